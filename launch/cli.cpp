@@ -1,0 +1,104 @@
+#include "launch/cli.h"
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include <CLI/CLI.hpp>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/options.h"
+#include "launch/commands.h"
+
+namespace pgenrm::launch {
+
+namespace {
+
+struct SubSpec {
+  const char* name;
+  const char* help;
+};
+
+// The subcommands, in the order `pgenrm --help` lists them.
+constexpr SubSpec kSubs[] = {
+    {"data", "generate PersonaWorld, calibrate it, or load/convert real data"},
+    {"train", "run the training pipeline (PSI → CRE → curriculum) of a config"},
+    {"eval", "evaluate a reward model checkpoint (accuracy, ties, diagnostics)"},
+    {"prototypes", "build, refine or inspect user prototypes"},
+    {"serve", "serve a reward model over HTTP"},
+    {"rollout", "run a rollout worker against a coordinator"},
+    {"coordinator", "run the coordinator that shards users over rollout workers"},
+    {"checkpoint", "inspect or export a checkpoint"},
+    {"tokenize", "encode stdin lines to token ids (or decode) with a tokenizer.json"},
+};
+
+void add_common(CLI::App* sub, CommonArgs* common, bool* help_config) {
+  sub->add_option("--config,-c", common->config, "YAML config file (e.g. configs/demo.yaml)");
+  sub->add_option("overrides", common->overrides,
+                  "config overrides as dotted.key=value (e.g. trainer.lr=1e-4)");
+  sub->add_flag("--help-config", *help_config, "list every config option and exit");
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"pgenrm — personalised generative reward models (P-GenRM)", "pgenrm"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "pgenrm 0.1.0");
+
+  CommonArgs common;
+  bool help_config = false;
+  TokenizeArgs tok;
+  std::map<std::string, CLI::App*> subs;
+  for (const auto& s : kSubs) {
+    CLI::App* sub = app.add_subcommand(s.name, s.help);
+    subs[s.name] = sub;
+    if (std::string(s.name) == "tokenize") {
+      sub->add_option("--tokenizer,-t", tok.tokenizer, "tokenizer.json (BPE or WordLevel)")
+          ->required()
+          ->check(CLI::ExistingFile);
+      sub->add_flag("--add-special", tok.add_special, "add the tokenizer's BOS/EOS template");
+      sub->add_flag("--decode", tok.decode, "read JSON arrays of ids, print text");
+      sub->add_flag("--skip-special", tok.skip_special, "with --decode: drop special tokens");
+    } else {
+      add_common(sub, &common, &help_config);
+    }
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    // CLI11 printed the error; show the usage of the subcommand involved.
+    const CLI::App* where = &app;
+    for (auto* s : app.get_subcommands()) where = s;
+    std::cerr << "\n" << where->help();
+    return kExitUsage;
+  }
+
+  try {
+    if (help_config) {
+      std::cout << "Config options (YAML keys; override with key=value):\n"
+                << core::config_help();
+      return kExitOk;
+    }
+    if (subs["tokenize"]->parsed()) return cmd_tokenize(tok);
+    for (auto* s : app.get_subcommands()) return cmd_resolve_only(s->get_name(), common);
+  } catch (const core::ConfigError& e) {
+    std::cerr << "pgenrm: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "pgenrm: error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+  return kExitUsage;
+}
+
+}  // namespace pgenrm::launch

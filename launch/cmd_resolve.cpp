@@ -1,0 +1,32 @@
+#include <map>
+
+#include "core/log.h"
+#include "launch/cli.h"
+#include "launch/commands.h"
+#include "launch/run_context.h"
+
+namespace pgenrm::launch {
+
+// Subcommands whose pipelines are not in this build yet still resolve and
+// validate their config (so recipes can be checked today) and then say
+// plainly that nothing else ran.
+int cmd_resolve_only(const std::string& sub, const CommonArgs& args) {
+  static const std::map<std::string, std::string> kWhere = {
+      {"data", "PersonaWorld generator and data loaders (data/)"},
+      {"train", "training pipeline (trainer/)"},
+      {"eval", "evaluation harness"},
+      {"prototypes", "user prototypes (scaling/)"},
+      {"serve", "HTTP reward service (serve/)"},
+      {"rollout", "rollout worker (rollout/)"},
+      {"coordinator", "coordinator service (coordinator/)"},
+      {"checkpoint", "checkpoint inspect/export (checkpoint/)"},
+  };
+  RunContext ctx = make_run_context(args.config, args.overrides, /*make_run_dir=*/true);
+  PGENRM_LOG_WARN(
+      "pgenrm {}: the config is valid and was written to {}/config.yaml, but the {} is not "
+      "part of this build yet; nothing else ran.",
+      sub, ctx.run_dir, kWhere.at(sub));
+  return kExitUnavailable;
+}
+
+}  // namespace pgenrm::launch
