@@ -1,0 +1,63 @@
+// Sampling from the transformer: one prefill per prompt, then G sequences
+// per prompt decoded in one batch from the shared cached prefix. Randomness
+// is counter-based — the uniform draw of sequence s at position t is a hash
+// of (seed, step, rank, s, t) — so a sample does not depend on how sequences
+// were batched: prefix-shared and independent decoding give the same tokens.
+//
+// Also here: training-side log-probs and entropy from a full forward.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/transformer.h"
+
+namespace pgenrm::model {
+
+struct SampleParams {
+  double temperature = 1.0;  // 0 = greedy
+  double top_p = 1.0;
+  int64_t top_k = 0;         // 0 = no limit
+  int64_t max_new_tokens = 64;
+  std::vector<int64_t> stop_ids;        // generation ends after one of these
+  std::vector<std::string> stop_strings;
+  // Needed only with stop_strings: ids → text.
+  std::function<std::string(const std::vector<int64_t>&)> decode_fn;
+  uint64_t seed = 0, step = 0, rank = 0;
+  int64_t pad_id = 0;
+};
+
+enum class FinishReason { kStop, kLength };
+
+struct Generation {
+  // [prompt * G + g] for prompt index and sample g.
+  std::vector<std::vector<int64_t>> tokens;
+  // log-prob of each sampled token under the sampling distribution
+  // (temperature, top-k, top-p applied); under the plain softmax if greedy.
+  std::vector<std::vector<float>> logprobs;
+  std::vector<FinishReason> finish;
+  int64_t prompt_tokens = 0, generated_tokens = 0;
+};
+
+// `sample_index_base` offsets the per-sequence counter s (so sample g of
+// prompt i is s = base + i*G + g).
+Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_t>>& prompts,
+                    int64_t group, const SampleParams& params, int64_t sample_index_base = 0);
+
+// Uniform in [0,1) for (seed, step, rank, sample, position). Exposed for tests.
+double counter_uniform(uint64_t seed, uint64_t step, uint64_t rank, uint64_t sample,
+                       uint64_t position);
+
+// Log-probs of tokens ids[:, t+1] given ids[:, :t+1], at `temperature`:
+// logp [B, T-1]; entropy of each predictive distribution if `entropy_out`.
+at::Tensor sequence_logprobs(TransformerImpl& model, const at::Tensor& ids_BT,
+                             const at::Tensor& keep_BT, double temperature = 1.0,
+                             at::Tensor* entropy_out = nullptr);
+
+// Left-pads prompts into ids [N, Tmax] and keep [N, Tmax].
+void left_pad(const std::vector<std::vector<int64_t>>& prompts, int64_t pad_id, at::Tensor* ids,
+              at::Tensor* keep);
+
+}  // namespace pgenrm::model

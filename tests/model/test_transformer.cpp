@@ -1,0 +1,258 @@
+// The transformer's own invariants: cached decoding equals the full
+// forward, prefix-shared sampling equals independent sampling, padding does
+// not change real tokens' logits, LoRA merged equals unmerged, activation
+// checkpointing gives the same gradients, and the sampler samples the
+// distribution it reports.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "model/generate.h"
+#include "model/transformer.h"
+
+using namespace pgenrm::model;
+
+namespace {
+
+ModelConfig tiny(const std::string& arch = "llama") {
+  ModelConfig c;
+  c.arch = arch;
+  c.vocab_size = 61;
+  c.d_model = 48;
+  c.n_layers = 2;
+  c.n_heads = 6;
+  c.n_kv_heads = 2;
+  c.head_dim = 8;
+  c.d_ff = 80;
+  c.max_seq_len = 128;
+  c.init_std = 0.2;  // peaked logits, so greedy choices are unambiguous
+  c.qk_norm = arch == "qwen3";
+  c.qkv_bias = arch == "qwen2";
+  c.tie_embeddings = arch != "qwen2";
+  return c;
+}
+
+Transformer make_model(const std::string& arch = "llama", uint64_t seed = 7) {
+  at::manual_seed(seed);
+  Transformer m(tiny(arch));
+  m->eval();
+  return m;
+}
+
+std::vector<std::vector<int64_t>> prompts() {
+  return {{3, 14, 15, 9, 26, 5, 35}, {8, 9, 7}, {11, 12, 13, 14, 15}};
+}
+
+}  // namespace
+
+class PerArch : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Model, PerArch, ::testing::Values("llama", "qwen2", "qwen3"));
+
+TEST_P(PerArch, CachedDecodeLogprobsEqualFullForward) {
+  Transformer m = make_model(GetParam());
+  SampleParams sp;
+  sp.max_new_tokens = 12;
+  sp.seed = 3;
+  Generation g = generate(*m, prompts(), /*group=*/2, sp);
+  ASSERT_EQ(g.tokens.size(), 6u);
+  at::NoGradGuard ng;
+  for (size_t s = 0; s < g.tokens.size(); ++s) {
+    std::vector<int64_t> full = prompts()[s / 2];
+    const size_t P = full.size();
+    full.insert(full.end(), g.tokens[s].begin(), g.tokens[s].end());
+    at::Tensor ids = at::tensor(full, at::kLong).unsqueeze(0);
+    at::Tensor lp = sequence_logprobs(*m, ids, at::ones_like(ids, at::kBool));
+    for (size_t t = 0; t < g.tokens[s].size(); ++t)
+      EXPECT_NEAR(lp[0][P - 1 + t].item<float>(), g.logprobs[s][t], 1e-5) << "seq " << s << " t " << t;
+  }
+}
+
+TEST_P(PerArch, PrefixSharedSamplingEqualsIndependentSampling) {
+  Transformer m = make_model(GetParam());
+  SampleParams sp;
+  sp.max_new_tokens = 10;
+  sp.seed = 11;
+  sp.top_p = 0.95;
+  sp.top_k = 20;
+  const int64_t G = 4;
+  Generation shared = generate(*m, prompts(), G, sp);
+  std::vector<std::vector<int64_t>> repeated;
+  for (const auto& p : prompts())
+    for (int64_t g = 0; g < G; ++g) repeated.push_back(p);
+  Generation indep = generate(*m, repeated, /*group=*/1, sp);
+  ASSERT_EQ(shared.tokens.size(), indep.tokens.size());
+  std::set<std::vector<int64_t>> distinct;
+  for (size_t s = 0; s < shared.tokens.size(); ++s) {
+    EXPECT_EQ(shared.tokens[s], indep.tokens[s]) << "sequence " << s;
+    for (size_t t = 0; t < shared.logprobs[s].size(); ++t)
+      EXPECT_NEAR(shared.logprobs[s][t], indep.logprobs[s][t], 1e-5);
+    distinct.insert(shared.tokens[s]);
+  }
+  EXPECT_GT(distinct.size(), 3u) << "the G samples of a prompt must differ";
+}
+
+TEST(Transformer, PaddingDoesNotChangeRealTokens) {
+  Transformer m = make_model("qwen3");
+  at::NoGradGuard ng;
+  std::vector<int64_t> seq = {5, 6, 7, 8, 9};
+  at::Tensor alone = m->forward(at::tensor(seq, at::kLong).unsqueeze(0),
+                                at::ones({1, 5}, at::kBool));
+  at::Tensor ids, keep;
+  left_pad({seq, {1, 2, 3, 4, 5, 6, 7, 8}}, 0, &ids, &keep);
+  at::Tensor left = m->forward(ids, keep);
+  EXPECT_TRUE(at::allclose(left[0].narrow(0, 3, 5), alone[0], 1e-5, 1e-5));
+  // Right padding: real tokens first.
+  at::Tensor rids = at::zeros({1, 8}, at::kLong), rkeep = at::zeros({1, 8}, at::kBool);
+  rids[0].narrow(0, 0, 5).copy_(at::tensor(seq, at::kLong));
+  rkeep[0].narrow(0, 0, 5).fill_(true);
+  at::Tensor right = m->forward(rids, rkeep);
+  EXPECT_TRUE(at::allclose(right[0].narrow(0, 0, 5), alone[0], 1e-5, 1e-5));
+  EXPECT_FALSE(at::isnan(left).any().item<bool>());
+}
+
+TEST(Transformer, GreedyIsDeterministicAndTopK1IsGreedy) {
+  Transformer m = make_model();
+  SampleParams greedy;
+  greedy.temperature = 0;
+  greedy.max_new_tokens = 8;
+  SampleParams k1;
+  k1.top_k = 1;
+  k1.max_new_tokens = 8;
+  k1.seed = 99;
+  EXPECT_EQ(generate(*m, prompts(), 1, greedy).tokens, generate(*m, prompts(), 1, k1).tokens);
+}
+
+TEST(Transformer, StopTokensEndSequencesAndAreKept) {
+  Transformer m = make_model();
+  SampleParams sp;
+  sp.max_new_tokens = 30;
+  sp.seed = 5;
+  Generation free_run = generate(*m, {{1, 2, 3}}, 1, sp);
+  ASSERT_GE(free_run.tokens[0].size(), 5u);
+  sp.stop_ids = {free_run.tokens[0][4]};
+  Generation stopped = generate(*m, {{1, 2, 3}}, 1, sp);
+  // It stops at the first occurrence of the stop id, which it keeps.
+  auto first = std::find(free_run.tokens[0].begin(), free_run.tokens[0].end(), sp.stop_ids[0]);
+  std::vector<int64_t> expect(free_run.tokens[0].begin(), first + 1);
+  EXPECT_EQ(stopped.tokens[0], expect);
+  EXPECT_EQ(stopped.finish[0], FinishReason::kStop);
+  EXPECT_EQ(free_run.finish[0], FinishReason::kLength);
+}
+
+TEST(Transformer, StopStringsUseTheDecoder) {
+  Transformer m = make_model();
+  SampleParams sp;
+  sp.max_new_tokens = 20;
+  sp.seed = 5;
+  Generation free_run = generate(*m, {{1, 2, 3}}, 1, sp);
+  // A fake decoder: token id t renders as "<t>".
+  sp.decode_fn = [](const std::vector<int64_t>& ids) {
+    std::string s;
+    for (auto t : ids) s += "<" + std::to_string(t) + ">";
+    return s;
+  };
+  sp.stop_strings = {"<" + std::to_string(free_run.tokens[0][2]) + ">"};
+  Generation stopped = generate(*m, {{1, 2, 3}}, 1, sp);
+  EXPECT_LE(stopped.tokens[0].size(), 3u);
+  EXPECT_EQ(stopped.tokens[0].back(), free_run.tokens[0][2]);
+}
+
+TEST(Sampler, EmpiricalFrequenciesMatchReportedProbabilities) {
+  // With a 1-token generation from one prompt, the sample frequencies over
+  // many sequences must match exp(logprob) of each token.
+  Transformer m = make_model();
+  m->to(at::kFloat);
+  SampleParams sp;
+  sp.max_new_tokens = 1;
+  sp.temperature = 1.5;  // flatten, so several tokens have mass
+  sp.seed = 1;
+  const int64_t N = 4000;
+  Generation g = generate(*m, {{4, 5, 6}}, N, sp);
+  std::map<int64_t, int> count;
+  std::map<int64_t, double> prob;
+  for (int64_t s = 0; s < N; ++s) {
+    count[g.tokens[s][0]]++;
+    prob[g.tokens[s][0]] = std::exp(g.logprobs[s][0]);
+  }
+  double total_p = 0;
+  for (auto& [tok, c] : count) {
+    double p = prob[tok], f = static_cast<double>(c) / N;
+    total_p += p;
+    EXPECT_NEAR(f, p, 4 * std::sqrt(p * (1 - p) / N) + 1e-3) << "token " << tok;
+  }
+  EXPECT_GT(total_p, 0.97);
+}
+
+TEST(Sampler, CounterUniformIsDeterministicAndSpread) {
+  EXPECT_EQ(counter_uniform(1, 2, 3, 4, 5), counter_uniform(1, 2, 3, 4, 5));
+  EXPECT_NE(counter_uniform(1, 2, 3, 4, 5), counter_uniform(1, 2, 3, 4, 6));
+  EXPECT_NE(counter_uniform(1, 2, 3, 4, 5), counter_uniform(2, 2, 3, 4, 5));
+  double sum = 0;
+  for (int i = 0; i < 10000; ++i) {
+    double u = counter_uniform(0, 0, 0, i, 0);
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    sum += u;
+  }
+  EXPECT_NEAR(sum / 10000, 0.5, 0.01);
+}
+
+TEST(Lora, MergedEqualsUnmergedAndOnlyAdaptersTrain) {
+  Transformer m = make_model("qwen2");
+  m->enable_lora(4, 8.0, {"q_proj", "v_proj", "down_proj"});
+  int trainable = 0;
+  for (auto& p : m->named_parameters())
+    if (p.value().requires_grad()) {
+      ++trainable;
+      EXPECT_NE(p.key().find("lora_"), std::string::npos) << p.key();
+    }
+  EXPECT_EQ(trainable, 2 * 3 * 2);  // A and B × 3 targets × 2 layers
+  {
+    at::NoGradGuard ng;
+    for (auto& p : m->named_parameters())
+      if (p.key().find("lora_B") != std::string::npos) p.value().normal_(0, 0.1);
+  }
+  at::NoGradGuard ng;
+  at::Tensor ids = at::randint(0, 61, {2, 9}, at::kLong);
+  at::Tensor keep = at::ones_like(ids, at::kBool);
+  at::Tensor before = m->forward(ids, keep);
+  Transformer base = make_model("qwen2");
+  EXPECT_FALSE(at::allclose(before, base->forward(ids, keep), 1e-4, 1e-4)) << "adapter has effect";
+  m->merge_lora();
+  for (auto& p : m->named_parameters()) EXPECT_EQ(p.key().find("lora_"), std::string::npos);
+  EXPECT_TRUE(at::allclose(before, m->forward(ids, keep), 1e-5, 1e-5));
+}
+
+TEST(Transformer, ActivationCheckpointingGivesTheSameGradients) {
+  auto grads = [](bool ckpt) {
+    Transformer m = make_model("qwen3", 21);
+    m->train();
+    m->set_activation_checkpointing(ckpt);
+    at::manual_seed(4);
+    at::Tensor ids = at::randint(0, 61, {3, 10}, at::kLong);
+    at::Tensor lp = sequence_logprobs(*m, ids, at::ones_like(ids, at::kBool));
+    lp.sum().backward();
+    std::vector<at::Tensor> g;
+    for (auto& p : m->parameters()) g.push_back(p.grad().clone());
+    return g;
+  };
+  auto a = grads(false), b = grads(true);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_TRUE(a[i].defined() && b[i].defined());
+    EXPECT_TRUE(at::allclose(a[i], b[i], 1e-5, 1e-6)) << "param " << i;
+  }
+}
+
+TEST(Transformer, TooLongInputIsAClearError) {
+  Transformer m = make_model();
+  at::Tensor ids = at::zeros({1, 200}, at::kLong);
+  try {
+    m->forward(ids, at::ones_like(ids, at::kBool));
+    FAIL();
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("exceeds model.max_seq_len"), std::string::npos);
+  }
+}
