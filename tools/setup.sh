@@ -16,7 +16,7 @@ DEBS=(build-essential cmake ninja-build ccache pkg-config python3-venv
 # torch pinned to a major.minor so a fresh machine gets the libtorch this
 # code was built against; the reference packages are for tests only.
 PY_PKGS=("torch>=2.11,<2.16" "numpy" "transformers>=4.50" "tokenizers>=0.20"
-         "safetensors" "h5py")
+         "safetensors" "h5py" "trl")
 
 missing=()
 for p in "${DEBS[@]}"; do
