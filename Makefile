@@ -18,7 +18,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: all setup build build-cuda test demo check-long clean
+.PHONY: all setup build build-cuda test demo check-long bench clean
 
 all: build
 
@@ -51,6 +51,9 @@ test: build
 
 check-long: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -L long
+
+bench: build
+	@$(BUILD_DIR)/bin/bench_model
 
 demo: build
 	@bash tools/demo.sh $(BUILD_DIR)/bin/pgenrm

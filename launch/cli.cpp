@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/options.h"
+#include "launch/build_info.h"
 #include "launch/commands.h"
 
 namespace pgenrm::launch {
@@ -45,7 +46,7 @@ void add_common(CLI::App* sub, CommonArgs* common, bool* help_config) {
 int run_cli(int argc, char** argv) {
   CLI::App app{"pgenrm — personalised generative reward models (P-GenRM)", "pgenrm"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "pgenrm 0.1.0");
+  app.set_version_flag("--version", [] { return build_info(); });
 
   CommonArgs common;
   bool help_config = false;

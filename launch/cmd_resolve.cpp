@@ -22,10 +22,9 @@ int cmd_resolve_only(const std::string& sub, const CommonArgs& args) {
       {"checkpoint", "checkpoint inspect/export (checkpoint/)"},
   };
   RunContext ctx = make_run_context(args.config, args.overrides, /*make_run_dir=*/true);
-  PGENRM_LOG_WARN(
-      "pgenrm {}: the config is valid and was written to {}/config.yaml, but the {} is not "
-      "part of this build yet; nothing else ran.",
-      sub, ctx.run_dir, kWhere.at(sub));
+  PGENRM_LOG_WARN("pgenrm ", sub, ": the config is valid and was written to ", ctx.run_dir,
+                  "/config.yaml, but the ", kWhere.at(sub),
+                  " is not part of this build yet; nothing else ran.");
   return kExitUnavailable;
 }
 

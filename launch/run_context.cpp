@@ -41,7 +41,7 @@ RunContext make_run_context(const std::string& config_path,
                  "set run.out_dir to a writable directory");
     const std::string text = core::dump_config(ctx.cfg);
     std::ofstream(ctx.run_dir + "/config.yaml") << text;
-    PGENRM_LOG_INFO("resolved config (also in {}/config.yaml):\n{}", ctx.run_dir, text);
+    PGENRM_LOG_INFO("resolved config (also in ", ctx.run_dir, "/config.yaml):\n", text);
   }
   return ctx;
 }

@@ -29,7 +29,8 @@ Advantages group_advantages(const at::Tensor& rewards, int64_t G, const GrpoKnob
 }
 
 GrpoLoss grpo_loss(const at::Tensor& logp, const at::Tensor& old_logp, const at::Tensor& ref_logp,
-                   const at::Tensor& adv_N, const at::Tensor& mask_NT, const GrpoKnobs& k) {
+                   const at::Tensor& adv_N, const at::Tensor& mask_NT, const GrpoKnobs& k,
+                   double denom) {
   PGENRM_CHECK(logp.sizes() == old_logp.sizes() && logp.sizes() == mask_NT.sizes(),
                "log-prob and mask shapes differ", "pass [N, T] tensors of one batch");
   PGENRM_CHECK(k.kl_coef == 0 || ref_logp.defined(), "kl_coef > 0 needs reference log-probs",
@@ -49,9 +50,11 @@ GrpoLoss grpo_loss(const at::Tensor& logp, const at::Tensor& old_logp, const at:
   }
   GrpoLoss out;
   if (k.agg == "token_mean") {
-    out.loss = (per_token * mask).sum() / mask.sum().clamp_min(1.0);
+    at::Tensor total = (per_token * mask).sum();
+    out.loss = denom > 0 ? total / denom : total / mask.sum().clamp_min(1.0);
   } else {
-    out.loss = ((per_token * mask).sum(1) / mask.sum(1).clamp_min(1.0)).mean();
+    at::Tensor per_seq = (per_token * mask).sum(1) / mask.sum(1).clamp_min(1.0);
+    out.loss = denom > 0 ? per_seq.sum() / denom : per_seq.mean();
   }
   at::NoGradGuard no_grad;
   const double n_tok = std::max(1.0, mask.sum().item<double>());

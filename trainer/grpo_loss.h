@@ -43,9 +43,11 @@ struct GrpoLoss {
 
 // logp_NT: current policy; old_logp_NT: behaviour policy (rollout log-probs);
 // ref_logp_NT: reference (undefined allowed when kl_coef = 0); mask_NT:
-// completion tokens (float or bool).
+// completion tokens (float or bool). `denom` > 0 replaces the local
+// normaliser (token count for token_mean, sequence count for seq_mean) with a
+// global one, so micro-batches and ranks sum to the loss of the whole batch.
 GrpoLoss grpo_loss(const at::Tensor& logp_NT, const at::Tensor& old_logp_NT,
                    const at::Tensor& ref_logp_NT, const at::Tensor& adv_N, const at::Tensor& mask_NT,
-                   const GrpoKnobs& k);
+                   const GrpoKnobs& k, double denom = 0.0);
 
 }  // namespace pgenrm::trainer

@@ -10,6 +10,9 @@
 #include <fstream>
 #include <string>
 
+#include "core/config.h"
+#include "core/options.h"
+
 namespace {
 
 struct Result {
@@ -84,4 +87,16 @@ TEST(Cli, ValidConfigIsResolvedIntoTheRunDirectory) {
   ASSERT_TRUE(in.good()) << r.out;
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(text.find("lr: 0.00042"), std::string::npos) << text;
+}
+
+TEST(Cli, ConfigReferenceDocIsCurrent) {
+  std::ifstream in(std::string(PGENRM_SOURCE_DIR) + "/docs/CONFIG.md");
+  ASSERT_TRUE(in.good()) << "docs/CONFIG.md missing: run tools/gen_config_doc.sh";
+  std::string doc((std::istreambuf_iterator<char>(in)), {});
+  pgenrm::core::Config cfg;
+  pgenrm::core::Schema schema;
+  pgenrm::core::declare_options(schema, cfg);
+  for (const auto* o : schema.options())
+    EXPECT_NE(doc.find(o->key()), std::string::npos)
+        << o->key() << " is not in docs/CONFIG.md: run tools/gen_config_doc.sh";
 }

@@ -1,0 +1,154 @@
+// Model benchmarks (issue: transformer core). Reports, never asserts:
+//   - GEMM peak of this machine (fp32 matmul), measured in the same run
+//   - training tokens/s and achieved GFLOP/s for two model sizes (fwd+bwd+AdamW)
+//   - decode tokens/s at batch 1 and 16
+//   - G=16 prefix-shared sampling vs 16 independent samples (time ratio)
+// Usage: bench_model [--quick]   (prints a Markdown table and a JSON line)
+#include <ATen/ATen.h>
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "model/generate.h"
+#include "model/transformer.h"
+
+using namespace pgenrm::model;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double gemm_peak_gflops(int64_t n, int reps) {
+  at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
+  at::matmul(a, b);  // warm-up
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = Clock::now();
+    at::Tensor c = at::matmul(a, b);
+    double s = seconds_since(t0);
+    best = std::max(best, 2.0 * n * n * n / s / 1e9);
+  }
+  return best;
+}
+
+ModelConfig shape(int64_t d, int64_t layers, int64_t vocab) {
+  ModelConfig c;
+  c.vocab_size = vocab;
+  c.d_model = d;
+  c.n_layers = layers;
+  c.n_heads = d / 32;
+  c.n_kv_heads = std::max<int64_t>(1, d / 64);
+  c.head_dim = 32;
+  c.d_ff = ((8 * d / 3 + 31) / 32) * 32;
+  c.max_seq_len = 1024;
+  return c;
+}
+
+int64_t count_params(TransformerImpl& m) {
+  int64_t n = 0;
+  for (auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+nlohmann::json bench_train(const ModelConfig& c, int64_t batch, int64_t seq, int steps) {
+  at::manual_seed(0);
+  Transformer m(c);
+  m->train();
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-4));
+  at::Tensor ids = at::randint(0, c.vocab_size, {batch, seq}, at::kLong);
+  at::Tensor keep = at::ones_like(ids, at::kBool);
+  auto step = [&] {
+    opt.zero_grad();
+    at::Tensor lp = sequence_logprobs(*m, ids, keep);
+    (-lp.mean()).backward();
+    opt.step();
+  };
+  step();  // warm-up
+  auto t0 = Clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  double s = seconds_since(t0);
+  const double tokens = static_cast<double>(batch) * seq * steps;
+  const int64_t n_params = count_params(*m);
+  // 6 FLOPs per parameter per token (fwd + bwd) plus attention scores/values.
+  const double flops = tokens * (6.0 * n_params + 12.0 * c.n_layers * seq * c.n_heads * c.head_dim);
+  return {{"d_model", c.d_model}, {"layers", c.n_layers}, {"params", n_params},
+          {"batch", batch}, {"seq", seq}, {"tokens_per_s", tokens / s},
+          {"gflops", flops / s / 1e9}};
+}
+
+double bench_decode(TransformerImpl& m, int64_t batch, int64_t prompt_len, int64_t new_tokens) {
+  std::vector<std::vector<int64_t>> prompts(batch, std::vector<int64_t>(prompt_len, 5));
+  for (int64_t b = 0; b < batch; ++b) prompts[b][0] = b;  // distinct prompts
+  SampleParams sp;
+  sp.max_new_tokens = new_tokens;
+  generate(m, prompts, 1, sp);  // warm-up
+  auto t0 = Clock::now();
+  Generation g = generate(m, prompts, 1, sp);
+  return g.generated_tokens / seconds_since(t0);
+}
+
+std::pair<double, double> bench_prefix_sharing(TransformerImpl& m, int64_t G, int64_t prompt_len,
+                                               int64_t new_tokens) {
+  std::vector<int64_t> prompt(prompt_len);
+  for (int64_t t = 0; t < prompt_len; ++t) prompt[t] = (t * 7) % m.config().vocab_size;
+  SampleParams sp;
+  sp.max_new_tokens = new_tokens;
+  generate(m, {prompt}, G, sp);  // warm-up
+  auto t0 = Clock::now();
+  generate(m, {prompt}, G, sp);
+  double shared = seconds_since(t0);
+  t0 = Clock::now();
+  for (int64_t g = 0; g < G; ++g) generate(m, {prompt}, 1, sp, g);
+  double independent = seconds_since(t0);
+  return {shared, independent};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  nlohmann::json out;
+  out["threads"] = at::get_num_threads();
+  out["hardware_concurrency"] = std::thread::hardware_concurrency();
+  out["gemm_peak_gflops"] = gemm_peak_gflops(quick ? 512 : 1024, quick ? 3 : 10);
+  const int steps = quick ? 2 : 8;
+  out["train"] = {bench_train(shape(128, 3, 512), 64, 96, steps),
+                  bench_train(shape(256, 4, 512), 64, 96, steps)};
+  for (auto& t : out["train"])
+    t["fraction_of_gemm_peak"] = t["gflops"].get<double>() / out["gemm_peak_gflops"].get<double>();
+
+  at::manual_seed(0);
+  Transformer m(shape(128, 3, 512));
+  m->eval();
+  const int64_t new_tokens = quick ? 16 : 64;
+  out["decode_tokens_per_s"] = {{"batch_1", bench_decode(*m, 1, 64, new_tokens)},
+                                {"batch_16", bench_decode(*m, 16, 64, new_tokens)}};
+  auto [shared, indep] = bench_prefix_sharing(*m, 16, quick ? 128 : 512, new_tokens);
+  out["prefix_sharing_g16"] = {{"prompt_tokens", quick ? 128 : 512}, {"new_tokens", new_tokens},
+                               {"shared_s", shared}, {"independent_s", indep},
+                               {"independent_over_shared", indep / shared}};
+
+  std::printf("| measure | value |\n|---|---|\n");
+  std::printf("| GEMM peak (fp32) | %.1f GFLOP/s |\n", out["gemm_peak_gflops"].get<double>());
+  for (auto& t : out["train"])
+    std::printf("| train d%lld L%lld (%.2fM params) | %.0f tok/s, %.1f GFLOP/s (%.0f%% of peak) |\n",
+                (long long)t["d_model"].get<int64_t>(), (long long)t["layers"].get<int64_t>(),
+                t["params"].get<int64_t>() / 1e6, t["tokens_per_s"].get<double>(),
+                t["gflops"].get<double>(), 100 * t["fraction_of_gemm_peak"].get<double>());
+  std::printf("| decode batch 1 / 16 | %.0f / %.0f tok/s |\n",
+              out["decode_tokens_per_s"]["batch_1"].get<double>(),
+              out["decode_tokens_per_s"]["batch_16"].get<double>());
+  std::printf("| G=16 prefix-shared vs 16 independent | %.3f s vs %.3f s (%.1fx) |\n", shared, indep,
+              indep / shared);
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}

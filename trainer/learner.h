@@ -1,0 +1,58 @@
+// The optimizer step every stage shares, in the fixed order of a good
+// trainer (STYLE.md): zero grads → micro-batches (forward + backward, each
+// loss already divided by the batch-wide normaliser) → gradient sync across
+// learner ranks → clip → finiteness check → optimizer step at the scheduled
+// lr → step counter. Stages supply only "forward and backward one
+// micro-batch"; none of them branches on being distributed.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "trainer/optim.h"
+
+namespace pgenrm::trainer {
+
+// Sums gradients across learner ranks (comm/ provides the real one); the
+// default does nothing, as in a single process.
+class GradSync {
+ public:
+  virtual ~GradSync() = default;
+  virtual void all_reduce_grads(const std::vector<at::Tensor>& params) { (void)params; }
+  // Sum of a scalar over learner ranks (token counts, loss for logging).
+  virtual double all_reduce_sum(double v) { return v; }
+};
+
+struct StepStats {
+  double loss = 0;       // sum of the micro-batch losses (= batch loss)
+  double grad_norm = 0;  // before clipping
+  double lr = 0;
+  bool skipped = false;  // non-finite gradients: no update
+};
+
+class Learner {
+ public:
+  Learner(std::vector<at::Tensor> params, const ScheduleSpec& schedule, double weight_decay,
+          double grad_clip, GradSync* sync = nullptr);
+
+  // `micro(i)` runs forward + backward of micro-batch i and returns its
+  // (already normalised) loss value.
+  StepStats step(const std::function<double(int64_t)>& micro, int64_t n_micro);
+
+  int64_t steps_done() const { return step_; }
+  void set_steps_done(int64_t s) { step_ = s; }
+  torch::optim::AdamW& optimizer() { return *opt_; }
+  const std::vector<at::Tensor>& params() const { return params_; }
+
+ private:
+  std::vector<at::Tensor> params_;
+  ScheduleSpec schedule_;
+  double grad_clip_;
+  std::unique_ptr<torch::optim::AdamW> opt_;
+  GradSync default_sync_;
+  GradSync* sync_;
+  int64_t step_ = 0;
+};
+
+}  // namespace pgenrm::trainer
