@@ -1,0 +1,67 @@
+// One GRPO update of the reward model: sample G chains per prompt from one
+// shared prefill (model/generate.h), score them with the stage's reward
+// (CRE: α·PR + β·OR; curriculum: β·OR — the caller's RewardFn), compute
+// group-relative advantages, then μ PPO epochs of clipped-loss updates
+// through the shared Learner. The stage never branches on being
+// distributed; rollout workers and learners split the same calls (comm/).
+//
+// Legend: N = prompts × G sequences, T padded sequence length.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/generate.h"
+#include "trainer/batch.h"
+#include "trainer/grpo_loss.h"
+#include "trainer/learner.h"
+
+namespace pgenrm::trainer {
+
+struct ChainReward {
+  double reward = 0;     // what the advantage is computed from
+  double outcome = 0;    // OR (1 / 0 / −0.1)
+  double process = 0;    // PR in [0,1]
+  bool format_error = false;
+};
+
+// Scores the G completions of prompt `item`.
+using RewardFn = std::function<std::vector<ChainReward>(
+    int64_t item, const std::vector<std::vector<int64_t>>& completions)>;
+
+struct GrpoStageConfig {
+  GrpoKnobs knobs;
+  int64_t group_size = 8;
+  int64_t ppo_epochs = 1;
+  int64_t micro_batch = 16;  // sequences per forward/backward
+  model::SampleParams sample;
+};
+
+struct GrpoPrompt {
+  int64_t item = 0;  // caller's index (pair id), handed back to the RewardFn
+  std::vector<int64_t> ids;
+};
+
+class GrpoStage {
+ public:
+  // `reference` may be null when knobs.kl_coef == 0.
+  GrpoStage(model::TransformerImpl& policy, model::TransformerImpl* reference, Learner& learner,
+            GrpoStageConfig cfg);
+
+  // One rollout batch and its μ epochs of updates. Returns the step metrics
+  // (reward_mean, reward_std, or_acc, pr_mean, format_error_rate, kl,
+  // clip_frac, entropy, chain_len, dropped_groups, loss, grad_norm, lr,
+  // tokens_per_s, rollout_s, update_s).
+  std::map<std::string, double> step(const std::vector<GrpoPrompt>& prompts, const RewardFn& reward,
+                                     uint64_t seed);
+
+ private:
+  model::TransformerImpl& policy_;
+  model::TransformerImpl* reference_;
+  Learner& learner_;
+  GrpoStageConfig cfg_;
+};
+
+}  // namespace pgenrm::trainer
