@@ -46,8 +46,14 @@ add_library(pgenrm_cuda INTERFACE)
 if(PGENRM_CUDA)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
+  # NCCL must be the one libtorch_cuda was built against: the wheel's
+  # `nvidia-nccl-cu13` beside torch first (the toolkit's may be older and lack
+  # symbols libtorch_cuda needs), the CUDA toolkit's otherwise.
+  get_filename_component(_site "${PGENRM_TORCH_DIR}/.." ABSOLUTE)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS "${_site}/nvidia/nccl/include" NO_DEFAULT_PATH)
+  find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS "${_site}/nvidia/nccl/lib" NO_DEFAULT_PATH)
   find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)
-  find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
+  find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
   message(STATUS "CUDA paths ON: CUDA ${CUDAToolkit_VERSION}, NCCL ${NCCL_LIBRARY}")
   target_compile_definitions(pgenrm_cuda INTERFACE PGENRM_CUDA=1)
   target_include_directories(pgenrm_cuda SYSTEM INTERFACE ${NCCL_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS})
