@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "model/generate.h"
+#include "model/factory.h"
 #include "model/hf_io.h"
 #include "model/safetensors.h"
 
@@ -131,5 +132,36 @@ TEST(HfIo, ConfigRoundTripAndErrors) {
   } catch (const pgenrm::Error& e) {
     EXPECT_NE(std::string(e.what()).find("missing or mistyped field"), std::string::npos) << e.what();
   }
+  fs::remove_all(dir);
+}
+
+TEST(Factory, BuildsFromOptionsOrHfPathWithLora) {
+  pgenrm::core::ModelOptions o;
+  o.d_model = 32;
+  o.n_heads = 2;
+  o.n_kv_heads = 1;
+  o.n_layers = 1;
+  o.arch = "qwen3";
+  Transformer fresh = build_model(o, /*vocab_size=*/77);
+  EXPECT_EQ(fresh->config().vocab_size, 77);
+  EXPECT_TRUE(fresh->config().qk_norm);
+  EXPECT_EQ(fresh->config().head_dim, 16);
+  const std::string dir = fresh_dir("factory");
+  save_hf(*fresh, dir);
+  o.hf_path = dir;
+  o.lora_rank = 2;
+  o.lora_targets = {"q_proj", "o_proj"};
+  Transformer loaded = build_model(o);
+  int trainable = 0;
+  for (auto& p : loaded->named_parameters())
+    if (p.value().requires_grad()) {
+      ++trainable;
+      EXPECT_NE(p.key().find("lora_"), std::string::npos) << p.key();
+    }
+  EXPECT_EQ(trainable, 4);
+  at::NoGradGuard ng;
+  at::Tensor ids = at::randint(0, 77, {1, 6}, at::kLong);
+  at::Tensor keep = at::ones_like(ids, at::kBool);
+  EXPECT_TRUE(at::allclose(fresh->forward(ids, keep), loaded->forward(ids, keep)));
   fs::remove_all(dir);
 }
