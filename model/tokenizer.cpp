@@ -895,6 +895,7 @@ struct Tokenizer::Impl {
   AddedVocab added;
   Wrap post;
   bool byte_level_decoder = false;
+  bool fuse_decoder = false;  // HF's Fuse: tokens concatenated as they are
   std::vector<std::string> tokens;   // id -> token as written in the file ("" = no such id)
   std::vector<std::string> decoded;  // id -> what decode emits for it
   std::vector<char> special;         // id -> special added token
@@ -1086,8 +1087,12 @@ void load_added_tokens(const Json& list, Impl* impl, int64_t model_size, const J
 void load_decoder(const Json& j, Impl* impl, const JsonReader& r) {
   if (!j.is_null()) {
     const std::string type = r.type_of(j, "decoder");
-    if (type != "ByteLevel") r.unsupported("decoder", type, "ByteLevel or null");
-    impl->byte_level_decoder = true;
+    if (type == "Fuse") {
+      impl->fuse_decoder = true;
+    } else {
+      if (type != "ByteLevel") r.unsupported("decoder", type, "ByteLevel, Fuse or null");
+      impl->byte_level_decoder = true;
+    }
   }
   impl->decoded.resize(impl->tokens.size());
   for (size_t id = 0; id < impl->tokens.size(); ++id) {
@@ -1194,7 +1199,7 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
     if (id < 0 || static_cast<size_t>(id) >= impl_->tokens.size() || impl_->tokens[id].empty())
       continue;
     if (skip_special && impl_->special[id]) continue;
-    if (!impl_->byte_level_decoder && !first)
+    if (!impl_->byte_level_decoder && !impl_->fuse_decoder && !first)
       out += ' ';  // HF joins tokens with spaces without a decoder
     out += impl_->decoded[id];
     first = false;
@@ -1224,13 +1229,15 @@ std::string Tokenizer::model_type() const {
 
 void Tokenizer::write_word_level(const std::string& path, const std::vector<std::string>& vocab,
                                  const std::string& unk_token,
-                                 const std::vector<std::string>& special) {
+                                 const std::vector<std::string>& special, WordSplit split) {
   using Ordered = nlohmann::ordered_json;
   Ordered words = Ordered::object(), added = Ordered::array();
+  // Whitespace tokens exist only under the space-prefixed split.
   const auto check = [&](const std::string& w) {
-    if (w.empty() || std::any_of(w.begin(), w.end(), [](char c) {
-          return std::isspace(static_cast<unsigned char>(c));
-        }))
+    const bool has_space = std::any_of(w.begin(), w.end(), [](char c) {
+      return std::isspace(static_cast<unsigned char>(c));
+    });
+    if (w.empty() || (has_space && split == WordSplit::kWhitespace))
       throw Error("write_word_level: token '" + w + "' is empty or contains whitespace",
                   "the Whitespace pre-tokenizer can never produce it");
   };
@@ -1260,9 +1267,14 @@ void Tokenizer::write_word_level(const std::string& path, const std::vector<std:
                {"padding", nullptr},
                {"added_tokens", added},
                {"normalizer", nullptr},
-               {"pre_tokenizer", {{"type", "Whitespace"}}},
+               {"pre_tokenizer", split == WordSplit::kWhitespace
+                                     ? Ordered{{"type", "Whitespace"}}
+                                     : Ordered{{"type", "Split"},
+                                               {"pattern", {{"Regex", kSpacePrefixedPattern}}},
+                                               {"behavior", "Isolated"},
+                                               {"invert", false}}},
                {"post_processor", nullptr},
-               {"decoder", nullptr},
+               {"decoder", split == WordSplit::kWhitespace ? Ordered() : Ordered{{"type", "Fuse"}}},
                {"model", {{"type", "WordLevel"}, {"vocab", words}, {"unk_token", unk_token}}}};
   std::string text;
   try {

@@ -37,12 +37,24 @@ class Tokenizer {
   bool is_special(int32_t id) const;
   std::string model_type() const;  // "BPE" or "WordLevel"
 
-  // Writes a WordLevel tokenizer.json (whitespace pre-tokenizer) that
-  // Hugging Face's `tokenizers` loads; `vocab` order gives the ids, the
-  // `special` tokens are appended after it as added special tokens.
+  // How a WordLevel file splits text into words.
+  //   kWhitespace      HF's Whitespace pre-tokenizer (\w+ and [^\w\s]+ runs);
+  //                    whitespace is dropped and decode joins with spaces.
+  //   kSpacePrefixed   a Split on kSpacePrefixedPattern: words and
+  //                    punctuation runs keep one leading space, other
+  //                    whitespace runs are tokens; the Fuse decoder
+  //                    concatenates, so decode(encode(x)) == x for text in
+  //                    the vocabulary (what a model that writes JSON needs).
+  enum class WordSplit { kWhitespace, kSpacePrefixed };
+  static constexpr const char* kSpacePrefixedPattern = " ?[A-Za-z0-9_]+| ?[^A-Za-z0-9_\\s]+|\\s+";
+
+  // Writes a WordLevel tokenizer.json that Hugging Face's `tokenizers`
+  // loads; `vocab` order gives the ids, the `special` tokens are appended
+  // after it as added special tokens.
   static void write_word_level(const std::string& path, const std::vector<std::string>& vocab,
                                const std::string& unk_token,
-                               const std::vector<std::string>& special);
+                               const std::vector<std::string>& special,
+                               WordSplit split = WordSplit::kWhitespace);
 
   struct Impl;
 

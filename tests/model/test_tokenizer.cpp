@@ -501,6 +501,30 @@ TEST(WordLevel, WrittenFileMatchesHuggingFace) {
   fs::remove(path);
 }
 
+TEST(WordLevel, SpacePrefixedFileMatchesHuggingFaceAndRoundTrips) {
+  // The split a model that writes JSON needs: whitespace survives decoding.
+  const std::string path = temp_file("wordlevel_fused.json");
+  const std::vector<std::string> vocab = {"{\"", " \"", "rationale", "\":", " A", ".", " 7",
+                                          "\n",  " ",     "Persona",   ":",   " brevity", " (",
+                                          "40",   "%)",    "\"}",      " the", "the"};
+  Tokenizer::write_word_level(path, vocab, "[UNK]", {"[UNK]", "<JSON_START>"},
+                              Tokenizer::WordSplit::kSpacePrefixed);
+  const Tokenizer tok = Tokenizer::from_file(path);
+  const std::vector<std::string> texts = {"<JSON_START>{\"rationale\": \" A. 7\"}",
+                                          "Persona: the brevity (40%)\nthe",
+                                          "the the\nthe", "unknown  text\n\nhere", ""};
+  const auto ref = reference_encode(path, texts, false);
+  ASSERT_EQ(ref.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(tok.encode(texts[i]), ref[i]) << texts[i];
+  std::vector<Ids> ours;
+  for (const auto& t : texts) ours.push_back(tok.encode(t));
+  const auto ref_text = reference_decode(path, ours, false);
+  for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(tok.decode(ours[i]), ref_text[i]);
+  // In-vocabulary text comes back exactly, whitespace included.
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(tok.decode(tok.encode(texts[i])), texts[i]);
+  fs::remove(path);
+}
+
 TEST(WordLevel, WriteRejectsBadVocabularies) {
   const std::string path = temp_file("bad_wordlevel.json");
   const auto message = [&](const std::vector<std::string>& vocab, const std::string& unk) {
