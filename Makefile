@@ -54,6 +54,7 @@ check-long: build
 
 bench: build
 	@$(BUILD_DIR)/bin/bench_model
+	@$(BUILD_DIR)/bin/bench_checkpoint
 
 demo: build
 	@bash tools/demo.sh $(BUILD_DIR)/bin/pgenrm

@@ -14,6 +14,9 @@ function(pgenrm_test name)
   cmake_parse_arguments(A "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${A_SOURCES})
   target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest GTest::gtest_main)
+  # Executables default to -fPIE; the libraries' precompiled header is -fPIC
+  # and GCC silently ignores a PCH built with other flags.
+  target_compile_options(${name} PRIVATE -fPIC)
   target_compile_definitions(${name} PRIVATE
     PGENRM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     PGENRM_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared"

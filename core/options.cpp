@@ -74,6 +74,136 @@ void declare_options(Schema& s, Config& c) {
   s.add("trainer.grad_clip", &c.trainer.grad_clip, "global gradient-norm clip (0 = off)").min(0);
   s.add("trainer.batch_size", &c.trainer.batch_size, "sequences per optimizer step").min(1);
   s.add("trainer.grad_accum", &c.trainer.grad_accum, "micro-batches per optimizer step").min(1);
+
+  // world: PersonaWorld's generator (docs/PERSONAWORLD.md says why each default)
+  s.add("world.seed", &c.world.seed, "seed of the world (fixed while run.seed varies)").min(0);
+  s.add("world.users", &c.world.users, "users in the world").range(1, 1000000);
+  s.add("world.criteria", &c.world.criteria,
+        "criteria D (6: brevity..creativity; 7-8 add caution, practicality)")
+      .range(2, 8);
+  s.add("world.scenarios", &c.world.scenarios, "scenarios S (music, study, email, ...)").range(1, 8);
+  s.add("world.prototypes", &c.world.prototypes,
+        "user prototypes P, each with its own favourite criterion (P <= D)")
+      .range(1, 8);
+  s.add("world.favourite_weight", &c.world.favourite_weight,
+        "share of a prototype's base weight on its favourite criterion")
+      .range(0.05, 0.95);
+  s.add("world.second_weight", &c.world.second_weight,
+        "share on its second criterion (favourite + second < 1)")
+      .range(0, 0.9);
+  s.add("world.concentration", &c.world.concentration,
+        "Dirichlet concentration of users around their prototype (higher = sharper)")
+      .range(0.5, 10000);
+  s.add("world.scenario_sigma", &c.world.scenario_sigma,
+        "log-sd of the scenario multipliers shared by all prototypes")
+      .range(0, 3);
+  s.add("world.interaction_sigma", &c.world.interaction_sigma,
+        "log-sd of the prototype x scenario multipliers")
+      .range(0, 3);
+  s.add("world.quality_sigma", &c.world.quality_sigma,
+        "sd of a response's shared quality (what every user agrees on)")
+      .range(0, 5);
+  s.add("world.profile_sigma", &c.world.profile_sigma,
+        "sd of a response's zero-sum attribute profile (what users disagree on)")
+      .range(0, 5);
+  s.add("world.tau", &c.world.tau, "label temperature: P(A chosen) = sigmoid((u_A - u_B) / tau)")
+      .range(1e-3, 100);
+  s.add("world.stated_share", &c.world.stated_share,
+        "share of PRISM-like users who state criteria (the rest are Arena-like)")
+      .range(0, 1);
+  s.add("world.stated_count", &c.world.stated_count, "criteria a PRISM-like user states").range(1, 8);
+  s.add("world.stated_swap", &c.world.stated_swap,
+        "chance each stated criterion is swapped for one outside the user's top")
+      .range(0, 1);
+  s.add("world.cold_start_share", &c.world.cold_start_share,
+        "share of cold-start users (0-1 train pairs, no val pairs)")
+      .range(0, 1);
+  s.add("world.train_pairs", &c.world.train_pairs, "train pairs per warm user").range(0, 1000);
+  s.add("world.val_pairs", &c.world.val_pairs, "val pairs per warm user").range(0, 1000);
+  s.add("world.test_pairs", &c.world.test_pairs, "test pairs per user").range(0, 1000);
+  s.add("world.words_per_criterion", &c.world.words_per_criterion,
+        "level words per criterion in a response text")
+      .range(1, 8);
+  s.add("world.word_noise", &c.world.word_noise,
+        "chance a level word comes from a neighbouring level")
+      .range(0, 1);
+
+  // data
+  s.add("data.dir", &c.data.dir, "dataset directory (PersonaWorld output: pairs.jsonl, ...)");
+  s.add("data.history", &c.data.history, "history pairs h shown in a prompt").range(0, 64);
+  s.add("data.history_include_val", &c.data.history_include_val,
+        "draw history from train + val pairs (else train only)");
+  s.add("data.history_same_scenario", &c.data.history_same_scenario,
+        "history prefers pairs of the evaluated pair's scenario");
+  s.add("data.posterior_particles", &c.data.posterior_particles,
+        "particles per prototype of the history posterior (ceiling scorer, teacher)")
+      .range(1, 100000);
+  s.add("data.teacher_temperature", &c.data.teacher_temperature,
+        "teacher noise scale on its weights and scores (0 = posterior mean, perceived scores)")
+      .range(0, 10);
+  s.add("data.teacher_max_draws", &c.data.teacher_max_draws,
+        "rejection sampling: chains drawn per training pair at most")
+      .range(1, 1000);
+  s.add("data.teacher_max_criteria", &c.data.teacher_max_criteria,
+        "criteria in a teacher chain at most (3 or 4 are used)")
+      .range(3, 8);
+
+  // pretrain (stage 0)
+  s.add("pretrain.steps", &c.pretrain.steps, "stage-0 language-modelling steps on world text").min(0);
+  s.add("pretrain.batch_size", &c.pretrain.batch_size, "stage-0 documents per step").min(1);
+  s.add("pretrain.lr", &c.pretrain.lr, "stage-0 peak learning rate").range(0, 1);
+  s.add("pretrain.warmup_steps", &c.pretrain.warmup_steps, "stage-0 warmup steps").min(0);
+
+  // bt (baselines)
+  s.add("bt.steps", &c.bt.steps, "Bradley-Terry baseline steps (0 = skip the baselines)").min(0);
+  s.add("bt.batch_size", &c.bt.batch_size, "pairs per Bradley-Terry step").min(1);
+  s.add("bt.lr", &c.bt.lr, "Bradley-Terry peak learning rate").range(0, 1);
+
+  // sft (stage 1, PSI)
+  s.add("sft.steps", &c.sft.steps, "PSI steps (SFT on teacher chains)").min(0);
+  s.add("sft.batch_size", &c.sft.batch_size, "PSI sequences per step").min(1);
+  s.add("sft.lr", &c.sft.lr, "PSI peak learning rate").range(0, 1);
+  s.add("sft.warmup_steps", &c.sft.warmup_steps, "PSI warmup steps").min(0);
+
+  // grpo (stages 2 and 3)
+  s.add("grpo.steps", &c.grpo.steps, "CRE steps (stage 2)").min(0);
+  s.add("grpo.prompts_per_step", &c.grpo.prompts_per_step, "prompts per GRPO step").min(1);
+  s.add("grpo.group_size", &c.grpo.group_size, "chains per prompt (G)").range(2, 1024);
+  s.add("grpo.lr", &c.grpo.lr, "GRPO learning rate (constant after warmup)").range(0, 1);
+  s.add("grpo.warmup_steps", &c.grpo.warmup_steps, "GRPO warmup steps").min(0);
+  s.add("grpo.clip_low", &c.grpo.clip_low, "PPO clip ε_low (ratio floor 1 − ε_low)").range(0, 1);
+  s.add("grpo.clip_high", &c.grpo.clip_high, "PPO clip ε_high (ratio ceiling 1 + ε_high)").range(0, 10);
+  s.add("grpo.kl_coef", &c.grpo.kl_coef, "k3 KL coefficient to the frozen PSI model (0 = none)")
+      .range(0, 100);
+  s.add("grpo.agg", &c.grpo.agg, "loss aggregation").choices({"token_mean", "seq_mean"});
+  s.add("grpo.std_norm", &c.grpo.std_norm, "divide advantages by the group std");
+  s.add("grpo.drop_zero_var", &c.grpo.drop_zero_var, "drop groups whose rewards are all equal");
+  s.add("grpo.ppo_epochs", &c.grpo.ppo_epochs, "updates per rollout batch (μ)").range(1, 64);
+  s.add("grpo.micro_batch", &c.grpo.micro_batch, "sequences per forward/backward").min(1);
+  s.add("grpo.temperature", &c.grpo.temperature, "rollout temperature").range(0.01, 10);
+  s.add("grpo.top_p", &c.grpo.top_p, "rollout nucleus mass").range(0, 1);
+  s.add("grpo.alpha", &c.grpo.alpha, "CRE weight α of the process reward PR").min(0);
+  s.add("grpo.beta", &c.grpo.beta, "weight β of the outcome reward OR").min(0);
+
+  // curriculum (stage 3)
+  s.add("curriculum.steps", &c.curriculum.steps, "hard-negative curriculum steps (stage 3)").min(0);
+  s.add("curriculum.p0", &c.curriculum.p0, "hard-negative share at the start").range(0, 1);
+  s.add("curriculum.p1", &c.curriculum.p1, "hard-negative share at the end").range(0, 1);
+  s.add("curriculum.schedule", &c.curriculum.schedule, "how the share rises")
+      .choices({"linear", "step"});
+  s.add("curriculum.hard", &c.curriculum.hard,
+        "hard negative: population (non-personalised scorer disagrees), low_accuracy "
+        "(current model's group accuracy < 0.5), or either")
+      .choices({"population", "low_accuracy", "either"});
+
+  // eval
+  s.add("eval.pairs", &c.eval.pairs, "test pairs evaluated (a fixed seeded subset)").min(1);
+  s.add("eval.seeds", &c.eval.seeds, "evaluation seeds (history draw, response order)").range(1, 100);
+  s.add("eval.batch", &c.eval.batch, "prompts per generation call").min(1);
+  s.add("eval.prompt", &c.eval.prompt, "prompt shown at evaluation").choices({"psi", "cre"});
+  s.add("eval.ind", &c.eval.ind, "Ind-m rows evaluated on the final model (m > 1)").range(1, 1024);
+  s.add("eval.temperature", &c.eval.temperature, "sampling temperature of Ind-m chains")
+      .range(0, 10);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

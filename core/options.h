@@ -68,12 +68,119 @@ struct TrainerOptions {
   int64_t grad_accum = 1;
 };
 
+struct WorldOptions {
+  int64_t seed = 7;
+  int64_t users = 2000;
+  int64_t criteria = 6;
+  int64_t scenarios = 6;
+  int64_t prototypes = 6;
+  double favourite_weight = 0.65;
+  double second_weight = 0.12;
+  double concentration = 80.0;
+  double scenario_sigma = 0.3;
+  double interaction_sigma = 0.35;
+  double quality_sigma = 0.45;
+  double profile_sigma = 2.0;
+  double tau = 0.25;
+  double stated_share = 0.4;
+  int64_t stated_count = 3;
+  double stated_swap = 0.2;
+  double cold_start_share = 0.2;
+  int64_t train_pairs = 6;
+  int64_t val_pairs = 1;
+  int64_t test_pairs = 2;
+  int64_t words_per_criterion = 2;
+  double word_noise = 0.1;
+};
+
+struct DataOptions {
+  std::string dir = "runs/personaworld";
+  int64_t history = 3;
+  bool history_include_val = true;
+  bool history_same_scenario = false;
+  int64_t posterior_particles = 128;
+  double teacher_temperature = 0.5;
+  int64_t teacher_max_draws = 4;
+  int64_t teacher_max_criteria = 4;
+};
+
+// Stage 0: language modelling on world text (cached, keyed by world+model).
+struct PretrainOptions {
+  int64_t steps = 300;
+  int64_t batch_size = 32;
+  double lr = 2e-3;
+  int64_t warmup_steps = 20;
+};
+
+// Bradley–Terry baselines (scalar head on the stage-0 backbone).
+struct BtOptions {
+  int64_t steps = 150;
+  int64_t batch_size = 32;
+  double lr = 5e-4;
+};
+
+// Stage 1 (PSI): SFT on the teacher's chains.
+struct SftOptions {
+  int64_t steps = 400;
+  int64_t batch_size = 32;
+  double lr = 2e-3;
+  int64_t warmup_steps = 20;
+};
+
+// Stages 2 and 3: GRPO.
+struct GrpoOptions {
+  int64_t steps = 40;  // CRE steps
+  int64_t prompts_per_step = 8;
+  int64_t group_size = 8;
+  double lr = 5e-5;
+  int64_t warmup_steps = 0;
+  double clip_low = 0.2;
+  double clip_high = 0.28;
+  double kl_coef = 0.05;
+  std::string agg = "token_mean";
+  bool std_norm = true;
+  bool drop_zero_var = true;
+  int64_t ppo_epochs = 1;
+  int64_t micro_batch = 16;
+  double temperature = 1.0;
+  double top_p = 1.0;
+  double alpha = 0.5;
+  double beta = 1.0;
+};
+
+// Stage 3: the hard-negative curriculum.
+struct CurriculumOptions {
+  int64_t steps = 40;
+  double p0 = 0.2;
+  double p1 = 0.8;
+  std::string schedule = "linear";
+  std::string hard = "population";
+};
+
+// Evaluation of every stage.
+struct EvalOptions {
+  int64_t pairs = 400;
+  int64_t seeds = 3;
+  int64_t batch = 32;
+  std::string prompt = "psi";
+  std::vector<int64_t> ind = {16};
+  double temperature = 1.0;
+};
+
 struct Config {
   RunOptions run;
   LogOptions log;
   ModelOptions model;
   SampleOptions sample;
   TrainerOptions trainer;
+  WorldOptions world;
+  DataOptions data;
+  PretrainOptions pretrain;
+  BtOptions bt;
+  SftOptions sft;
+  GrpoOptions grpo;
+  CurriculumOptions curriculum;
+  EvalOptions eval;
 };
 
 // Binds every field of `cfg` into `schema`; the field's current value is the

@@ -51,11 +51,31 @@ int run_cli(int argc, char** argv) {
   CommonArgs common;
   bool help_config = false;
   TokenizeArgs tok;
+  DataArgs data_args;
+  CheckpointArgs ckpt;
   std::map<std::string, CLI::App*> subs;
   for (const auto& s : kSubs) {
     CLI::App* sub = app.add_subcommand(s.name, s.help);
     subs[s.name] = sub;
-    if (std::string(s.name) == "tokenize") {
+    const std::string name = s.name;
+    if (name == "data") {
+      // The action comes first so that it is not taken for an override.
+      sub->add_option("action", data_args.action, "generate | calibrate")
+          ->required()
+          ->check(CLI::IsMember({"generate", "calibrate"}));
+      sub->add_option("--out,-o", data_args.out, "output directory (default: data.dir)");
+      add_common(sub, &common, &help_config);
+    } else if (name == "checkpoint") {
+      sub->add_option("action", ckpt.action, "inspect | export")
+          ->required()
+          ->check(CLI::IsMember({"inspect", "export"}));
+      sub->add_option("path", ckpt.path, "checkpoint file (ckpt-<step>.h5)")
+          ->required()
+          ->check(CLI::ExistingFile);
+      sub->add_option("--out,-o", ckpt.out, "export: output directory (HF format)");
+      sub->add_option("--tokenizer", ckpt.tokenizer, "export: tokenizer.json to copy alongside")
+          ->check(CLI::ExistingFile);
+    } else if (name == "tokenize") {
       sub->add_option("--tokenizer,-t", tok.tokenizer, "tokenizer.json (BPE or WordLevel)")
           ->required()
           ->check(CLI::ExistingFile);
@@ -64,6 +84,8 @@ int run_cli(int argc, char** argv) {
       sub->add_flag("--skip-special", tok.skip_special, "with --decode: drop special tokens");
     } else {
       add_common(sub, &common, &help_config);
+      sub->add_flag("--dry-run", common.dry_run,
+                    "resolve and validate the config, write it to the run directory, and stop");
     }
   }
 
@@ -91,6 +113,12 @@ int run_cli(int argc, char** argv) {
       return kExitOk;
     }
     if (subs["tokenize"]->parsed()) return cmd_tokenize(tok);
+    if (subs["checkpoint"]->parsed()) return cmd_checkpoint(ckpt);
+    if (subs["data"]->parsed()) return cmd_data(common, data_args);
+    if (common.dry_run) {
+      for (auto* s : app.get_subcommands()) return cmd_dry_run(s->get_name(), common);
+    }
+    if (subs["train"]->parsed()) return cmd_train(common);
     for (auto* s : app.get_subcommands()) return cmd_resolve_only(s->get_name(), common);
   } catch (const core::ConfigError& e) {
     std::cerr << "pgenrm: " << e.what() << "\n";

@@ -12,20 +12,24 @@ namespace pgenrm::launch {
 // plainly that nothing else ran.
 int cmd_resolve_only(const std::string& sub, const CommonArgs& args) {
   static const std::map<std::string, std::string> kWhere = {
-      {"data", "PersonaWorld generator and data loaders (data/)"},
-      {"train", "training pipeline (trainer/)"},
       {"eval", "evaluation harness"},
       {"prototypes", "user prototypes (scaling/)"},
       {"serve", "HTTP reward service (serve/)"},
       {"rollout", "rollout worker (rollout/)"},
       {"coordinator", "coordinator service (coordinator/)"},
-      {"checkpoint", "checkpoint inspect/export (checkpoint/)"},
   };
   RunContext ctx = make_run_context(args.config, args.overrides, /*make_run_dir=*/true);
   PGENRM_LOG_WARN("pgenrm ", sub, ": the config is valid and was written to ", ctx.run_dir,
                   "/config.yaml, but the ", kWhere.at(sub),
                   " is not part of this build yet; nothing else ran.");
   return kExitUnavailable;
+}
+
+int cmd_dry_run(const std::string& sub, const CommonArgs& args) {
+  RunContext ctx = make_run_context(args.config, args.overrides, /*make_run_dir=*/true);
+  PGENRM_LOG_INFO("pgenrm ", sub, " --dry-run: the config is valid; resolved config written to ",
+                  ctx.run_dir, "/config.yaml");
+  return kExitOk;
 }
 
 }  // namespace pgenrm::launch

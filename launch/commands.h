@@ -10,6 +10,7 @@ namespace pgenrm::launch {
 struct CommonArgs {
   std::string config;
   std::vector<std::string> overrides;
+  bool dry_run = false;  // resolve, validate and write the config, then stop
 };
 
 struct TokenizeArgs {
@@ -20,8 +21,25 @@ struct TokenizeArgs {
 };
 
 int cmd_tokenize(const TokenizeArgs& args);
+// `pgenrm train`: the pipeline of trainer/pipeline.h.
+int cmd_train(const CommonArgs& args);
+
+// `pgenrm checkpoint inspect|export PATH [--out DIR] [--tokenizer FILE]`.
+struct CheckpointArgs {
+  std::string action, path, out, tokenizer;
+};
+int cmd_checkpoint(const CheckpointArgs& args);
+
+// `pgenrm data generate|calibrate`: action and output directory (empty out =
+// the config's data.dir). Implemented in launch/cmd_data.cpp.
+struct DataArgs {
+  std::string action;
+  std::string out;
+};
+int cmd_data(const CommonArgs& args, const DataArgs& d);
 // Resolves and prints the config, creates the run directory; what the
 // subcommand then runs depends on what this build provides.
 int cmd_resolve_only(const std::string& sub, const CommonArgs& args);
+int cmd_dry_run(const std::string& sub, const CommonArgs& args);
 
 }  // namespace pgenrm::launch

@@ -12,7 +12,7 @@ VENV="${PGENRM_VENV:-$HOME/.cache/pgenrm/venv}"
 DEBS=(build-essential cmake ninja-build ccache pkg-config python3-venv
       libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libyaml-cpp-dev
       libboost-dev googletest libgtest-dev nlohmann-json3-dev libpcre2-dev
-      libcli11-dev libfmt-dev libspdlog-dev)
+      libcli11-dev libfmt-dev libspdlog-dev clang libclang-rt-14-dev)
 # torch pinned to a major.minor so a fresh machine gets the libtorch this
 # code was built against; the reference packages are for tests only.
 PY_PKGS=("torch>=2.11,<2.16" "numpy" "transformers>=4.50" "tokenizers>=0.20"

@@ -1,0 +1,525 @@
+#include "trainer/pipeline.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "chain/rewards.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/progress.h"
+#include "data/generate.h"
+#include "data/io.h"
+#include "data/posterior.h"
+#include "data/scorers.h"
+#include "data/teacher.h"
+#include "model/factory.h"
+#include "model/hf_io.h"
+#include "trainer/bt.h"
+#include "trainer/curriculum.h"
+#include "trainer/grpo_stage.h"
+#include "trainer/rm_eval.h"
+#include "trainer/sft.h"
+
+namespace pgenrm::trainer {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+std::string hex(uint64_t v) {
+  std::ostringstream os;
+  os << std::hex << std::setw(16) << std::setfill('0') << v;
+  return os.str();
+}
+
+// The options text that decides a world: regenerate only when it changes.
+std::string world_key(const core::Config& c) {
+  core::Config k;
+  k.world = c.world;
+  k.data = c.data;
+  return core::dump_config(k);
+}
+
+// Everything a stage needs about the data.
+struct Setup {
+  data::Dataset ds;
+  data::World world;
+  std::unique_ptr<model::Tokenizer> tok;
+  std::vector<data::TeacherRecord> teacher;
+  std::unique_ptr<data::Posterior> posterior;
+  std::unique_ptr<RmTask> task;
+  std::vector<size_t> train, test_eval;  // test_eval: the evaluated subset
+};
+
+void ensure_world(const core::Config& cfg) {
+  const std::string dir = cfg.data.dir;
+  const std::string stamp = dir + "/options.yaml";
+  const std::string key = world_key(cfg);
+  std::ifstream in(stamp);
+  std::string have((std::istreambuf_iterator<char>(in)), {});
+  if (have == key && fs::exists(dir + "/teacher.jsonl")) {
+    PGENRM_LOG_INFO("data: reusing PersonaWorld in ", dir);
+    return;
+  }
+  PGENRM_LOG_INFO("data: generating PersonaWorld into ", dir);
+  auto t0 = std::chrono::steady_clock::now();
+  data::generate_dir(cfg.world, cfg.data, dir);
+  std::ofstream(stamp) << key;
+  PGENRM_LOG_INFO("data: generated in ", seconds_since(t0), " s");
+}
+
+std::unique_ptr<Setup> load_setup(const core::Config& cfg) {
+  auto s = std::make_unique<Setup>();
+  const std::string dir = cfg.data.dir;
+  s->ds = data::read_dataset(dir);
+  s->world = data::read_world_json(dir + "/world.json", &s->ds);
+  s->tok = std::make_unique<model::Tokenizer>(model::Tokenizer::from_file(dir + "/tokenizer.json"));
+  s->teacher = data::read_teacher_jsonl(dir + "/teacher.jsonl");
+  s->posterior = std::make_unique<data::Posterior>(s->world, cfg.data.posterior_particles);
+  s->task = std::make_unique<RmTask>(s->ds, *s->tok, data::history_options(cfg.data),
+                                     cfg.model.max_seq_len - cfg.sample.max_new_tokens);
+  s->train = s->ds.split_pairs(data::Split::kTrain);
+  std::vector<size_t> test = s->ds.split_pairs(data::Split::kTest);
+  // A fixed, seeded subset: the same pairs for every stage and baseline.
+  std::vector<size_t> order(test.size());
+  std::iota(order.begin(), order.end(), 0);
+  uint64_t st = static_cast<uint64_t>(cfg.run.seed) ^ 0x5eedULL;
+  for (size_t i = order.size(); i > 1; --i) {
+    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::swap(order[i - 1], order[(st >> 33) % i]);
+  }
+  const size_t n = std::min<size_t>(test.size(), cfg.eval.pairs);
+  for (size_t i = 0; i < n; ++i) s->test_eval.push_back(test[order[i]]);
+  std::sort(s->test_eval.begin(), s->test_eval.end());
+  return s;
+}
+
+std::vector<uint64_t> eval_seeds(const core::Config& cfg) {
+  std::vector<uint64_t> seeds;
+  for (int64_t i = 0; i < cfg.eval.seeds; ++i) seeds.push_back(static_cast<uint64_t>(cfg.run.seed) + 1000 + i);
+  return seeds;
+}
+
+RmEvalOptions eval_options(const core::Config& cfg, int64_t chains, double temperature) {
+  RmEvalOptions o;
+  o.seeds = eval_seeds(cfg);
+  o.chains = chains;
+  o.sample.temperature = temperature;
+  o.sample.top_p = cfg.sample.top_p;
+  o.sample.max_new_tokens = cfg.sample.max_new_tokens;
+  o.batch = cfg.eval.batch;
+  o.kind = cfg.eval.prompt == "cre" ? data::PromptKind::kCre : data::PromptKind::kPsi;
+  return o;
+}
+
+// One training loop over token examples: Stage 0 and PSI share it.
+void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int64_t steps,
+              int64_t batch, const ScheduleSpec& sched, const core::Config& cfg, const std::string& stage,
+              core::MetricsWriter& metrics, int64_t pad) {
+  Learner learner(m.parameters(), sched, cfg.trainer.weight_decay, cfg.trainer.grad_clip);
+  m.train();
+  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
+  std::vector<std::vector<int64_t>> batches;
+  uint64_t epoch = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t tokens = 0;
+  for (int64_t step = 0; step < steps; ++step) {
+    if (batches.empty()) batches = length_bucketed_batches(ex, batch, 8, cfg.run.seed + epoch++);
+    std::vector<int64_t> idx = batches.back();
+    batches.pop_back();
+    std::vector<SeqExample> part;
+    for (int64_t i : idx) part.push_back(ex[i]);
+    TokenBatch b = collate(part, pad);
+    tokens += b.ids_BT.numel();
+    StepStats st = learner.step([&](int64_t) {
+      at::Tensor loss = sft_loss_sum(m, b) / static_cast<double>(std::max<int64_t>(1, b.target_tokens));
+      loss.backward();
+      return loss.item<double>();
+    }, 1);
+    if (step % 10 == 0 || step + 1 == steps) {
+      metrics.write(step, stage, {{"loss", st.loss}, {"grad_norm", st.grad_norm}, {"lr", st.lr},
+                                  {"tokens_per_s", tokens / std::max(1e-9, seconds_since(t0))}});
+    }
+    bar.update(step + 1, "loss " + std::to_string(st.loss).substr(0, 6));
+  }
+  bar.finish();
+}
+
+// Stage 0: language modelling on world text, cached across runs.
+model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter& metrics, json* row) {
+  core::Config key_cfg;
+  key_cfg.model = cfg.model;
+  key_cfg.pretrain = cfg.pretrain;
+  key_cfg.run.seed = cfg.run.seed;
+  const std::string key = world_key(cfg) + core::dump_config(key_cfg);
+  const std::string dir = cfg.data.dir + "/stage0-" + hex(fnv1a(key));
+  if (fs::exists(dir + "/model.safetensors")) {
+    PGENRM_LOG_INFO("stage 0: reusing the pretrained backbone in ", dir);
+    (*row)["cached"] = true;
+    core::ModelOptions o = cfg.model;
+    o.hf_path = dir;
+    o.lora_rank = 0;
+    return model::build_model(o);
+  }
+  at::manual_seed(cfg.run.seed);
+  core::ModelOptions o = cfg.model;
+  o.lora_rank = 0;
+  model::Transformer m = model::build_model(o, s.tok->vocab_size());
+  // Documents: what the world says — users' prompts with their histories,
+  // and evaluation chains as free text (format, not the prompt→chain map).
+  std::vector<SeqExample> docs;
+  for (size_t k = 0; k < s.train.size(); ++k) {
+    const size_t i = s.train[k];
+    RmPrompt p = s.task->prompt(i, data::PromptKind::kPsi, cfg.run.seed + 77);
+    docs.push_back({{s.task->bos()}, std::vector<int64_t>(p.ids.begin() + 1, p.ids.end())});
+  }
+  for (const auto& r : s.teacher) docs.push_back({{s.task->bos()}, s.task->target(r.chain)});
+  auto t0 = std::chrono::steady_clock::now();
+  ScheduleSpec sched{cfg.pretrain.lr, cfg.pretrain.warmup_steps, cfg.pretrain.steps, 0.1};
+  train_lm(*m, docs, cfg.pretrain.steps, cfg.pretrain.batch_size, sched, cfg, "stage0", metrics,
+           s.task->pad());
+  model::save_hf(*m, dir, cfg.data.dir + "/tokenizer.json");
+  (*row)["cached"] = false;
+  (*row)["wall_s"] = seconds_since(t0);
+  (*row)["documents"] = docs.size();
+  return m;
+}
+
+model::Transformer clone_model(model::TransformerImpl& m, const core::Config& cfg) {
+  model::Transformer c(m.config());
+  load_state(*c, hf_state(m), "in-memory copy");
+  c->set_activation_checkpointing(cfg.model.activation_checkpointing);
+  return c;
+}
+
+// Stage 1: SFT on the teacher's chains (PSI prompts).
+void stage_psi(model::TransformerImpl& m, const core::Config& cfg, Setup& s, core::MetricsWriter& metrics) {
+  std::vector<SeqExample> ex;
+  const uint64_t world_seed = static_cast<uint64_t>(cfg.world.seed);
+  for (const auto& r : s.teacher) {
+    const size_t i = s.ds.pair_index(r.pair_id);
+    // The teacher wrote for exactly this history and order (world seed).
+    RmPrompt p = s.task->prompt(i, data::PromptKind::kPsi, world_seed);
+    ex.push_back({p.ids, s.task->target(r.chain)});
+  }
+  ScheduleSpec sched{cfg.sft.lr, cfg.sft.warmup_steps, cfg.sft.steps, cfg.trainer.min_lr_ratio};
+  train_lm(m, ex, cfg.sft.steps, cfg.sft.batch_size, sched, cfg, "psi", metrics, s.task->pad());
+}
+
+GrpoStageConfig grpo_config(const core::Config& cfg) {
+  GrpoStageConfig g;
+  g.knobs.clip_low = cfg.grpo.clip_low;
+  g.knobs.clip_high = cfg.grpo.clip_high;
+  g.knobs.kl_coef = cfg.grpo.kl_coef;
+  g.knobs.agg = cfg.grpo.agg;
+  g.knobs.std_norm = cfg.grpo.std_norm;
+  g.knobs.drop_zero_var = cfg.grpo.drop_zero_var;
+  g.group_size = cfg.grpo.group_size;
+  g.ppo_epochs = cfg.grpo.ppo_epochs;
+  g.micro_batch = cfg.grpo.micro_batch;
+  g.sample.temperature = cfg.grpo.temperature;
+  g.sample.top_p = cfg.grpo.top_p;
+  g.sample.max_new_tokens = cfg.sample.max_new_tokens;
+  return g;
+}
+
+// Criteria for PR when the user states none: the top criteria of the
+// posterior mean from the history (DESIGN.md §4: "synthesised from the history").
+std::vector<chain::UserCriterion> synthesised_criteria(const Setup& s, const data::Pair& p,
+                                                       const data::History& h) {
+  data::User anon = s.ds.user_of(p);
+  anon.stated.clear();
+  const data::Evidence e = data::gather_evidence(s.world, anon, h, data::AttributeSource::kPerceived);
+  const auto mass = s.posterior->mass(e);
+  const int scen = p.scenario.empty() ? 0 : s.world.scenario_index(p.scenario);
+  std::vector<double> w = s.posterior->mean_scenario_weights(mass, scen);
+  std::vector<int> idx(w.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](int a, int b) { return w[a] > w[b]; });
+  std::vector<chain::UserCriterion> out;
+  for (size_t k = 0; k < std::min<size_t>(3, idx.size()); ++k)
+    out.push_back({s.world.criteria[idx[k]], w[idx[k]]});
+  return out;
+}
+
+// Stages 2 and 3: GRPO. `curriculum` = false → CRE reward and uniform
+// prompts; true → outcome reward and the hard-negative schedule.
+void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const core::Config& cfg, Setup& s,
+                bool curriculum, core::MetricsWriter& metrics) {
+  const std::string stage = curriculum ? "curriculum" : "cre";
+  const chain::RuleScorer pr_scorer;
+  const int64_t steps = curriculum ? cfg.curriculum.steps : cfg.grpo.steps;
+  if (steps == 0) return;
+  Learner learner(m.parameters(), ScheduleSpec{cfg.grpo.lr, cfg.grpo.warmup_steps, steps, 1.0},
+                  cfg.trainer.weight_decay, cfg.trainer.grad_clip);
+  GrpoStage grpo(m, ref, learner, grpo_config(cfg));
+  std::vector<bool> hard;
+  for (size_t i : s.train) hard.push_back(s.ds.pairs[i].hard_negative);
+  CurriculumSpec spec{cfg.curriculum.p0, cfg.curriculum.p1, cfg.curriculum.schedule, 4, steps,
+                      cfg.curriculum.hard, 0.5};
+  if (!curriculum) spec.p0 = spec.p1 = -1;  // marker: uniform sampling below
+  CurriculumSampler sampler(s.train, hard, spec, cfg.run.seed + (curriculum ? 303 : 202));
+  uint64_t uniform_state = cfg.run.seed * 2654435761ULL + 17;
+  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
+  for (int64_t step = 0; step < steps; ++step) {
+    double realised = 0;
+    std::vector<size_t> items;
+    if (curriculum) {
+      items = sampler.batch(step, cfg.grpo.prompts_per_step, &realised);
+    } else {
+      for (int64_t k = 0; k < cfg.grpo.prompts_per_step; ++k) {
+        uniform_state = uniform_state * 6364136223846793005ULL + 1442695040888963407ULL;
+        items.push_back(s.train[(uniform_state >> 33) % s.train.size()]);
+      }
+      for (size_t i : items) realised += s.ds.pairs[i].hard_negative;
+      realised /= static_cast<double>(items.size());
+    }
+    const uint64_t seed = cfg.run.seed * 1000003ULL + step + (curriculum ? 500000 : 0);
+    std::vector<GrpoPrompt> prompts;
+    std::vector<RmPrompt> meta;
+    for (size_t i : items) {
+      meta.push_back(s.task->prompt(i, data::PromptKind::kCre, seed + i));
+      prompts.push_back({static_cast<int64_t>(meta.size() - 1), meta.back().ids});
+    }
+    RewardFn reward = [&](int64_t item, const std::vector<std::vector<int64_t>>& comps) {
+      const RmPrompt& p = meta[item];
+      const data::Pair& pair = s.ds.pairs[p.pair];
+      std::vector<chain::UserCriterion> crit;
+      if (!curriculum) {
+        crit = user_criteria(s.ds.user_of(pair),
+                             synthesised_criteria(s, pair, s.task->history(p.pair, seed + p.pair)));
+      }
+      std::vector<ChainReward> out;
+      double correct = 0;
+      for (const auto& c : comps) {
+        ReadChain r = s.task->read(c, p.order);
+        ChainReward cr;
+        cr.format_error = !r.scores.has_value();
+        cr.outcome = r.scores ? chain::outcome_reward(*r.scores, 0, 1) : chain::kFormatErrorReward;
+        correct += cr.outcome > 0.5;
+        if (!curriculum && r.parsed.chain)
+          cr.process = pr_scorer.score(crit, r.parsed.chain->criteria);
+        cr.reward = curriculum ? chain::curriculum_reward(cr.outcome, cfg.grpo.beta)
+                               : chain::cre_reward(cr.process, cr.outcome, cfg.grpo.alpha, cfg.grpo.beta);
+        out.push_back(cr);
+      }
+      sampler.record_accuracy(p.pair, correct / comps.size());
+      return out;
+    };
+    auto mtr = grpo.step(prompts, reward, seed);
+    mtr["hard_negative_share"] = realised;
+    if (curriculum) mtr["hard_negative_target"] = hard_share_at(spec, step);
+    metrics.write(step, stage, mtr);
+    bar.update(step + 1, "reward " + std::to_string(mtr["reward_mean"]).substr(0, 5) + " or_acc " +
+                             std::to_string(mtr["or_acc"]).substr(0, 5));
+  }
+  bar.finish();
+}
+
+// Stage: Bradley–Terry baselines (scalar head on the stage-0 backbone).
+std::string bt_text(const Setup& s, size_t i, int r, bool personalised, uint64_t seed) {
+  const data::Pair& p = s.ds.pairs[i];
+  std::string out;
+  if (personalised) {
+    const data::User& u = s.ds.user_of(p);
+    out += "Stated criteria: " + data::stated_criteria_text(u) + "\n";
+    const data::History h = s.task->history(i, seed);
+    if (h.empty()) out += "History: none.\n";
+    for (size_t k = 0; k < h.size(); ++k)
+      out += std::to_string(k + 1) + ". Query: " + h[k]->query() + " Chosen: " + h[k]->chosen +
+             " Rejected: " + h[k]->rejected + "\n";
+  }
+  return out + "Query: " + p.query() + "\nResponse: " + p.response(r);
+}
+
+SeqExample bt_example(const Setup& s, size_t i, int r, bool personalised, uint64_t seed, int64_t max_len) {
+  std::vector<int32_t> ids = s.tok->encode(bt_text(s, i, r, personalised, seed));
+  const int64_t keep = std::min<int64_t>(ids.size(), max_len - 1);
+  SeqExample e;
+  e.prompt.push_back(s.task->bos());
+  e.prompt.insert(e.prompt.end(), ids.end() - keep, ids.end());
+  return e;
+}
+
+json stage_bt(model::TransformerImpl& backbone, const core::Config& cfg, Setup& s, bool personalised,
+              core::MetricsWriter& metrics) {
+  const std::string stage = personalised ? "bt_history" : "bt_non_personalised";
+  BtModel bt{clone_model(backbone, cfg)};
+  bt->train();
+  Learner learner(bt->parameters(), ScheduleSpec{cfg.bt.lr, 10, cfg.bt.steps, 0.1},
+                  cfg.trainer.weight_decay, cfg.trainer.grad_clip);
+  uint64_t st = cfg.run.seed + (personalised ? 11 : 13);
+  const int64_t max_len = cfg.model.max_seq_len;
+  core::Progress bar(stage, cfg.bt.steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
+  for (int64_t step = 0; step < cfg.bt.steps; ++step) {
+    std::vector<SeqExample> c, r;
+    for (int64_t k = 0; k < cfg.bt.batch_size; ++k) {
+      st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+      const size_t i = s.train[(st >> 33) % s.train.size()];
+      c.push_back(bt_example(s, i, 0, personalised, st, max_len));
+      r.push_back(bt_example(s, i, 1, personalised, st, max_len));
+    }
+    TokenBatch bc = collate(c, s.task->pad()), br = collate(r, s.task->pad());
+    double acc = 0;
+    StepStats sts = learner.step([&](int64_t) {
+      at::Tensor loss = bt_loss(*bt, bc, br, &acc);
+      loss.backward();
+      return loss.item<double>();
+    }, 1);
+    if (step % 10 == 0) metrics.write(step, stage, {{"loss", sts.loss}, {"train_acc", acc}, {"lr", sts.lr}});
+    bar.update(step + 1);
+  }
+  bar.finish();
+  // Evaluate as a scorer over the same pairs and seeds as every stage.
+  at::NoGradGuard ng;
+  bt->eval();
+  std::vector<PairOutcome> outcomes;
+  auto t0 = std::chrono::steady_clock::now();
+  for (uint64_t seed : eval_seeds(cfg)) {
+    for (size_t k = 0; k < s.test_eval.size(); k += 32) {
+      std::vector<SeqExample> c, r;
+      const size_t e = std::min(s.test_eval.size(), k + 32);
+      for (size_t j = k; j < e; ++j) {
+        c.push_back(bt_example(s, s.test_eval[j], 0, personalised, seed, max_len));
+        r.push_back(bt_example(s, s.test_eval[j], 1, personalised, seed, max_len));
+      }
+      TokenBatch bc = collate(c, s.task->pad()), br = collate(r, s.task->pad());
+      at::Tensor rc = bt->rewards(bc.ids_BT, bc.keep_BT), rr = bt->rewards(br.ids_BT, br.keep_BT);
+      for (size_t j = k; j < e; ++j)
+        outcomes.push_back({static_cast<int64_t>(j), static_cast<int64_t>(seed),
+                            verdict_from_scores(rc[j - k].item<double>(), rr[j - k].item<double>()),
+                            pair_groups(s.ds, s.ds.pairs[s.test_eval[j]])});
+    }
+  }
+  EvalSummary sum = summarize(outcomes, report_groups());
+  sum.wall_s = seconds_since(t0);
+  return sum;
+}
+
+void print_table(const json& rows) {
+  std::cout << "\n| row | accuracy | ± SE | ties | parse failures | stated | no criteria | cold start | warm | hard neg. |\n"
+               "|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    if (!r.contains("accuracy")) continue;
+    auto g = [&](const char* name) -> std::string {
+      if (!r.contains("groups") || !r["groups"].contains(name)) return "";
+      std::ostringstream os;
+      os << std::fixed << std::setprecision(3) << r["groups"][name]["accuracy"].get<double>();
+      return os.str();
+    };
+    std::cout << std::fixed << std::setprecision(3) << "| " << r["row"].get<std::string>() << " | "
+              << r["accuracy"].get<double>() << " | " << r["se"].get<double>() << " | "
+              << r.value("ties", 0) << " | " << r.value("parse_failures", 0) << " | "
+              << g("stated_criteria") << " | " << g("no_criteria") << " | " << g("cold_start")
+              << " | " << g("warm") << " | " << g("hard_negative") << " |\n";
+  }
+  std::cout << std::endl;
+}
+
+}  // namespace
+
+int run_pipeline(const core::Config& cfg, const std::string& run_dir) {
+  auto t_start = std::chrono::steady_clock::now();
+  at::set_num_threads(cfg.run.threads > 0 ? static_cast<int>(cfg.run.threads) : at::get_num_threads());
+  at::manual_seed(cfg.run.seed);
+  ensure_world(cfg);
+  auto s = load_setup(cfg);
+  PGENRM_LOG_INFO("data: ", s->ds.users.size(), " users, ", s->train.size(), " train pairs, ",
+                  s->teacher.size(), " teacher chains, evaluating ", s->test_eval.size(),
+                  " test pairs × ", cfg.eval.seeds, " seeds; vocabulary ", s->tok->vocab_size());
+  core::MetricsWriter metrics(run_dir + "/metrics.jsonl");
+  json rows = json::array();
+  auto add_row = [&](const std::string& name, json r) {
+    r["row"] = name;
+    rows.push_back(r);
+    std::ofstream(run_dir + "/results.json") << json{{"rows", rows}}.dump(2) << "\n";
+    if (r.contains("accuracy"))
+      PGENRM_LOG_INFO(name, ": accuracy ", r["accuracy"].get<double>(), " ± ", r["se"].get<double>());
+  };
+
+  // Reference scorers: what the world allows.
+  const auto seeds = eval_seeds(cfg);
+  add_row("oracle (true weights)", evaluate_scorer(*data::make_oracle_scorer(), *s->task, s->test_eval, seeds));
+  add_row("ceiling (posterior from prompt)",
+          evaluate_scorer(*data::make_posterior_scorer(s->world, *s->posterior, data::AttributeSource::kPerceived),
+                          *s->task, s->test_eval, seeds));
+  add_row("non-personalised scorer",
+          evaluate_scorer(*data::make_non_personalised_scorer(s->world), *s->task, s->test_eval, seeds));
+  add_row("random", evaluate_scorer(*data::make_random_scorer(cfg.run.seed), *s->task, s->test_eval, seeds));
+
+  json s0;
+  model::Transformer backbone = stage0(cfg, *s, metrics, &s0);
+  s0["row"] = "stage 0 (pretraining, not a reward model)";
+  rows.push_back(s0);
+
+  if (cfg.bt.steps > 0) {
+    add_row("BT non-personalised", stage_bt(*backbone, cfg, *s, false, metrics));
+    add_row("BT + history", stage_bt(*backbone, cfg, *s, true, metrics));
+  }
+
+  const RmEvalOptions greedy = eval_options(cfg, 1, 0.0);
+  model::Transformer rm = clone_model(*backbone, cfg);
+  if (cfg.model.lora_rank > 0) rm->enable_lora(cfg.model.lora_rank, cfg.model.lora_alpha, cfg.model.lora_targets);
+  auto t = std::chrono::steady_clock::now();
+  stage_psi(*rm, cfg, *s, metrics);
+  json psi = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
+  psi["train_s"] = seconds_since(t);
+  add_row("P-GenRM SFT only (PSI)", psi);
+
+  model::Transformer reference{nullptr};
+  if (cfg.grpo.kl_coef > 0) {
+    reference = clone_model(*rm, cfg);
+    reference->eval();
+    for (auto& p : reference->parameters()) p.set_requires_grad(false);
+  }
+  t = std::chrono::steady_clock::now();
+  stage_grpo(*rm, reference ? reference.get() : nullptr, cfg, *s, /*curriculum=*/false, metrics);
+  json cre = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
+  cre["train_s"] = seconds_since(t);
+  add_row("P-GenRM + CRE", cre);
+
+  t = std::chrono::steady_clock::now();
+  stage_grpo(*rm, reference ? reference.get() : nullptr, cfg, *s, /*curriculum=*/true, metrics);
+  json full = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
+  full["train_s"] = seconds_since(t);
+  add_row("P-GenRM + CRE + curriculum (full)", full);
+
+  for (int64_t m : cfg.eval.ind) {
+    if (m <= 1) continue;
+    add_row("full, Ind-" + std::to_string(m) + " (temperature " + std::to_string(cfg.eval.temperature).substr(0, 4) + ")",
+            evaluate_model(*rm, *s->task, s->test_eval, eval_options(cfg, m, cfg.eval.temperature), nullptr));
+  }
+
+  model::save_hf(*rm, run_dir + "/model", cfg.data.dir + "/tokenizer.json");
+  json summary = {{"rows", rows}, {"wall_s", seconds_since(t_start)},
+                  {"eval_pairs", s->test_eval.size()}, {"eval_seeds", cfg.eval.seeds}};
+  std::ofstream(run_dir + "/results.json") << summary.dump(2) << "\n";
+  print_table(rows);
+  PGENRM_LOG_INFO("pipeline finished in ", seconds_since(t_start), " s; results in ", run_dir, "/results.json");
+  return 0;
+}
+
+}  // namespace pgenrm::trainer

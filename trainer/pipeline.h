@@ -1,0 +1,26 @@
+// `pgenrm train`: the whole P-GenRM recipe on one dataset, in order —
+//   data       PersonaWorld generated (or reused when its options match)
+//   stage 0    pretraining of the backbone on world text (cached, keyed by
+//              world + model + stage-0 options; the analog of starting from
+//              a pretrained LLM)
+//   baselines  Bradley–Terry scalar heads: non-personalised and with the
+//              user's history
+//   stage 1    PSI: SFT on the teacher's chains
+//   stage 2    CRE: GRPO with R = α·PR + β·OR on history-only prompts
+//   stage 3    curriculum: GRPO with R = β·OR, hard-negative share p0 → p1
+//   eval       after every stage, plus the reference scorers (oracle,
+//              achievable ceiling, non-personalised, random) and Ind-m
+// and writes <run_dir>/results.json (one row per stage, the paper's
+// ablation shape), metrics.jsonl and the final model in HF format.
+#pragma once
+
+#include <string>
+
+#include "core/options.h"
+
+namespace pgenrm::trainer {
+
+// Returns the process exit code (0 on success).
+int run_pipeline(const core::Config& cfg, const std::string& run_dir);
+
+}  // namespace pgenrm::trainer
