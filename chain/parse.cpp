@@ -157,9 +157,13 @@ class Parser {
     if (split_markers() && parse_part1() && parse_json() && parse_rationale() &&
         parse_better_response() && check_totals()) {
       chain_.stated_totals = stated_totals_;
-      return ParseResult{ErrorCode::kOk, "", std::move(chain_)};
+      return ParseResult{ErrorCode::kOk, "", std::move(chain_), std::nullopt};
     }
-    return ParseResult{code_, std::move(message_), std::nullopt};
+    if (code_ == ErrorCode::kTotalMismatch) {
+      chain_.stated_totals = stated_totals_;
+      return ParseResult{code_, std::move(message_), std::nullopt, std::move(chain_)};
+    }
+    return ParseResult{code_, std::move(message_), std::nullopt, std::nullopt};
   }
 
  private:
@@ -575,13 +579,20 @@ ParseResult parse(std::string_view text, std::size_t n_responses) {
   try {
     return Parser(text, n_responses).run();
   } catch (const std::exception& e) {
-    return ParseResult{ErrorCode::kInternal, std::string("chain parser bug: ") + e.what(), std::nullopt};
+    return ParseResult{ErrorCode::kInternal, std::string("chain parser bug: ") + e.what(), std::nullopt,
+                       std::nullopt};
   }
 }
 
 std::optional<std::vector<double>> extract_scores(const ParseResult& parsed) {
   if (!parsed.ok() || !parsed.chain) return std::nullopt;
   return recompute_totals(*parsed.chain);
+}
+
+std::optional<std::vector<double>> extract_breakdown_scores(const ParseResult& parsed) {
+  if (parsed.chain) return recompute_totals(*parsed.chain);
+  if (parsed.breakdown) return recompute_totals(*parsed.breakdown);
+  return std::nullopt;
 }
 
 ErrorCounts& ErrorCounts::operator+=(const ErrorCounts& other) {

@@ -80,6 +80,10 @@ struct ParseResult {
   ErrorCode error = ErrorCode::kOk;
   std::string message;         // what is wrong and where; empty when ok
   std::optional<Chain> chain;  // set exactly when error == kOk
+  // Set exactly when error == kTotalMismatch: a chain whose structure,
+  // weights and scores are all valid but whose stated totals disagree with
+  // its own breakdown (an arithmetic slip, not a format failure).
+  std::optional<Chain> breakdown;
   bool ok() const { return error == ErrorCode::kOk; }
 };
 
@@ -91,6 +95,11 @@ ParseResult parse(std::string_view text, std::size_t n_responses);
 // The scores a chain gives, in prompt order: the totals RECOMPUTED from the
 // breakdown (never the stated ones). nullopt for a failed parse.
 std::optional<std::vector<double>> extract_scores(const ParseResult& parsed);
+// The same, also for a kTotalMismatch chain: the scores its breakdown implies.
+// DESIGN.md §4 decides a verdict by the recomputed totals, so a wrong stated
+// total need not void the verdict; callers that use this still count the
+// mismatch (it is the parse's error code).
+std::optional<std::vector<double>> extract_breakdown_scores(const ParseResult& parsed);
 
 // Per-code counts of parse outcomes, mergeable across workers and steps.
 struct ErrorCounts {

@@ -147,6 +147,10 @@ void declare_options(Schema& s, Config& c) {
   s.add("data.teacher_max_criteria", &c.data.teacher_max_criteria,
         "criteria in a teacher chain at most (3 or 4 are used)")
       .range(3, 8);
+  s.add("data.teacher_weight_step", &c.data.teacher_weight_step,
+        "teacher weights are multiples of this (1, 5, 10, 20, 25): coarse steps are easier "
+        "for a small model to write and still sum to 100")
+      .range(1, 25);
 
   // pretrain (stage 0)
   s.add("pretrain.steps", &c.pretrain.steps, "stage-0 language-modelling steps on world text").min(0);

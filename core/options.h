@@ -102,6 +102,7 @@ struct DataOptions {
   double teacher_temperature = 0.5;
   int64_t teacher_max_draws = 4;
   int64_t teacher_max_criteria = 4;
+  int64_t teacher_weight_step = 10;
 };
 
 // Stage 0: language modelling on world text (cached, keyed by world+model).

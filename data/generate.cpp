@@ -70,7 +70,8 @@ HistoryOptions history_options(const core::DataOptions& d) {
 TeacherOptions teacher_options(const core::DataOptions& d) {
   return TeacherOptions{.temperature = d.teacher_temperature,
                         .max_draws = d.teacher_max_draws,
-                        .max_criteria = d.teacher_max_criteria};
+                        .max_criteria = d.teacher_max_criteria,
+                        .weight_step = d.teacher_weight_step};
 }
 
 Calibration generate_dir(const core::WorldOptions& wopts, const core::DataOptions& dopts,

@@ -34,22 +34,25 @@ std::vector<int> order_by_weight(const std::vector<double>& w) {
   return idx;
 }
 
-// Integer percentages ≥ 1 summing to 100 (largest remainder).
-std::vector<int> percentages(const std::vector<double>& v) {
+// Integer percentages, multiples of `step` and ≥ step, summing to 100
+// (largest remainder over units of `step`).
+std::vector<int> percentages(const std::vector<double>& v, int step) {
+  const int units = 100 / step;
   const double sum = std::accumulate(v.begin(), v.end(), 0.0);
   std::vector<int> out(v.size());
   std::vector<std::pair<double, size_t>> rem;
   int given = 0;
   for (size_t i = 0; i < v.size(); ++i) {
-    const double exact = 100.0 * v[i] / sum;
+    const double exact = units * v[i] / sum;
     out[i] = std::max(1, static_cast<int>(std::floor(exact)));
     given += out[i];
     rem.push_back({exact - std::floor(exact), i});
   }
   std::stable_sort(rem.begin(), rem.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  for (size_t i = 0; given < 100; ++i, ++given) ++out[rem[i % rem.size()].second];
-  for (size_t i = 0; given > 100; i = (i + 1) % out.size())  // only after the ≥ 1 floor
+  for (size_t i = 0; given < units; ++i, ++given) ++out[rem[i % rem.size()].second];
+  for (size_t i = 0; given > units; i = (i + 1) % out.size())  // only after the ≥ 1 floor
     if (out[i] > 1 && out[i] == *std::max_element(out.begin(), out.end())) --out[i], --given;
+  for (int& x : out) x *= step;
   return out;
 }
 
@@ -70,31 +73,29 @@ Teacher::Teacher(const World& world, const Posterior& posterior, TeacherOptions 
                "set data.teacher_max_criteria >= 3");
   PGENRM_CHECK(options.max_draws >= 1, "the teacher needs at least one draw per pair",
                "set data.teacher_max_draws >= 1");
+  PGENRM_CHECK(options.weight_step >= 1 && 100 % options.weight_step == 0 &&
+                   options.max_criteria * options.weight_step <= 100,
+               "data.teacher_weight_step must divide 100 and leave every criterion at least one step",
+               "use 1, 5, 10, 20 or 25 (with at most 100/step criteria)");
 }
 
+// Part 1 is kept terse: a tiny model pays for every token it writes, and
+// what matters to the verdict is in Part 2. Each line still says what the
+// prompt supports: the user's leaning, what they stated, what their history
+// shows.
 std::string Teacher::persona_text(const User& user, const std::vector<double>& user_w,
                                   const std::vector<double>& history_delta,
                                   bool has_history) const {
   const auto top = order_by_weight(user_w);
-  std::string s = "Prefers " + std::string(adjective(top[0])) + " and " +
-                  std::string(adjective(top[1])) + " answers";
+  std::string s = std::string(adjective(top[0])) + ", " + std::string(adjective(top[1])) + "; stated";
   std::vector<int> stated;
   for (const auto& c : user.stated)
     if (int i = world_->criterion_index(c.name); i >= 0) stated.push_back(i);
-  if (stated.empty()) {
-    s += "; states no criteria";
-  } else {
-    s += "; says they like";
-    for (size_t i = 0; i < stated.size(); ++i)
-      s += std::string(i == 0                   ? " "
-                       : i + 1 == stated.size() ? " and "
-                                                : ", ") +
-           std::string(adjective(stated[i]));
-    s += " answers";
-  }
-  if (!has_history) return s + "; no past choices to learn from.";
+  if (stated.empty()) s += " none";
+  for (size_t i = 0; i < stated.size(); ++i) s += (i ? ", " : " ") + std::string(adjective(stated[i]));
+  if (!has_history) return s + "; history none.";
   const int fav = order_by_weight(history_delta)[0];
-  return s + "; past choices favour " + std::string(adjective(fav)) + " answers.";
+  return s + "; history favours " + std::string(adjective(fav)) + ".";
 }
 
 // The 3 heaviest criteria, plus a 4th when it carries real weight.
@@ -109,11 +110,9 @@ std::vector<int> Teacher::pick_criteria(const std::vector<double>& weights) cons
 }
 
 std::string Teacher::derivation_text(const std::vector<int>& picked) const {
-  std::string why;
-  for (size_t k = 0; k < picked.size(); ++k)
-    why += (k ? "; " : "") + world_->criteria[picked[k]] +
-           (k == 0 ? " matters most because " : " because ") +
-           std::string(criteria_lexicon()[picked[k]].reason);
+  std::string why = world_->criteria[picked[0]] + " first";
+  for (size_t k = 1; k < picked.size(); ++k)
+    why += (k == 1 ? ", then " : ", ") + world_->criteria[picked[k]];
   return why + ".";
 }
 
@@ -133,10 +132,15 @@ TeacherDraw Teacher::draw(const Pair& pair, const User& user, const History& his
   for (double& x : d.weights) x *= std::exp(kWeightNoise * t * rng.normal());
   const double sum = std::accumulate(d.weights.begin(), d.weights.end(), 0.0);
   for (double& x : d.weights) x /= sum;
-  const std::vector<int> picked = pick_criteria(d.weights);
+  // Part 2 lists the picked criteria in the world's fixed order, so a
+  // writer never repeats one and the weights carry the importance; Part 1
+  // names them by importance.
+  const std::vector<int> by_weight = pick_criteria(d.weights);
+  std::vector<int> picked = by_weight;
+  std::sort(picked.begin(), picked.end());
   std::vector<double> picked_w;
   for (int c : picked) picked_w.push_back(d.weights[c]);
-  const auto pct = percentages(picked_w);
+  const auto pct = percentages(picked_w, static_cast<int>(options_.weight_step));
   for (size_t k = 0; k < picked.size(); ++k)
     d.chain.criteria.push_back({w.criteria[picked[k]], pct[k]});
 
@@ -160,10 +164,9 @@ TeacherDraw Teacher::draw(const Pair& pair, const User& user, const History& his
     for (int c = 0; c < w.num_criteria(); ++c) hist_delta[c] += ch.delta[c];
   d.chain.persona =
       persona_text(user, posterior_->mean_user_weights(mass), hist_delta, !history.empty());
-  d.chain.scenario = "When " + std::string(scenario_lexicon()[s].phrase) + ", this user wants " +
-                     std::string(adjective(picked[0])) + " and " +
-                     std::string(adjective(picked[1])) + " answers.";
-  d.chain.derivation = derivation_text(picked);
+  d.chain.scenario = std::string(scenario_lexicon()[s].name) + ": wants " +
+                     std::string(adjective(by_weight[0])) + ", " + std::string(adjective(by_weight[1])) + ".";
+  d.chain.derivation = derivation_text(by_weight);
   return d;
 }
 

@@ -29,6 +29,7 @@ struct TeacherOptions {
   double temperature = 1.0;  // 0: posterior mean weights, perceived scores rounded
   int64_t max_draws = 4;     // K of rejection sampling
   int64_t max_criteria = 4;  // 3 or 4 criteria per chain
+  int64_t weight_step = 1;   // weights are multiples of this (must divide 100)
 };
 
 struct TeacherDraw {

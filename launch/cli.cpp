@@ -53,6 +53,7 @@ int run_cli(int argc, char** argv) {
   TokenizeArgs tok;
   DataArgs data_args;
   CheckpointArgs ckpt;
+  EvalArgs eval_args;
   std::map<std::string, CLI::App*> subs;
   for (const auto& s : kSubs) {
     CLI::App* sub = app.add_subcommand(s.name, s.help);
@@ -75,6 +76,16 @@ int run_cli(int argc, char** argv) {
       sub->add_option("--out,-o", ckpt.out, "export: output directory (HF format)");
       sub->add_option("--tokenizer", ckpt.tokenizer, "export: tokenizer.json to copy alongside")
           ->check(CLI::ExistingFile);
+    } else if (name == "eval") {
+      sub->add_option("--checkpoint", eval_args.checkpoint,
+                      "reward model: a Hugging Face directory (e.g. runs/demo/model)");
+      sub->add_option("--scorer", eval_args.scorer, "or a reference scorer")
+          ->check(CLI::IsMember({"oracle", "ceiling", "non_personalised", "random"}));
+      sub->add_option("--ind", eval_args.ind, "Ind-m: chains per pair (1 = greedy)")
+          ->check(CLI::Range(1, 1024));
+      sub->add_option("--pro", eval_args.pro, "Pro-n: neighbour users per pair")->check(CLI::Range(0, 1024));
+      sub->add_option("--out,-o", eval_args.out, "report JSON (default: stdout)");
+      add_common(sub, &common, &help_config);
     } else if (name == "tokenize") {
       sub->add_option("--tokenizer,-t", tok.tokenizer, "tokenizer.json (BPE or WordLevel)")
           ->required()
@@ -115,6 +126,7 @@ int run_cli(int argc, char** argv) {
     if (subs["tokenize"]->parsed()) return cmd_tokenize(tok);
     if (subs["checkpoint"]->parsed()) return cmd_checkpoint(ckpt);
     if (subs["data"]->parsed()) return cmd_data(common, data_args);
+    if (subs["eval"]->parsed()) return cmd_eval(common, eval_args);
     if (common.dry_run) {
       for (auto* s : app.get_subcommands()) return cmd_dry_run(s->get_name(), common);
     }

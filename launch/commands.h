@@ -24,6 +24,13 @@ int cmd_tokenize(const TokenizeArgs& args);
 // `pgenrm train`: the pipeline of trainer/pipeline.h.
 int cmd_train(const CommonArgs& args);
 
+// `pgenrm eval --config C (--checkpoint DIR | --scorer NAME) [--ind M] [--out FILE]`.
+struct EvalArgs {
+  std::string checkpoint, scorer, out;
+  int64_t ind = 1, pro = 0;
+};
+int cmd_eval(const CommonArgs& common, const EvalArgs& args);
+
 // `pgenrm checkpoint inspect|export PATH [--out DIR] [--tokenizer FILE]`.
 struct CheckpointArgs {
   std::string action, path, out, tokenizer;

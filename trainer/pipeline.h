@@ -23,4 +23,17 @@ namespace pgenrm::trainer {
 // Returns the process exit code (0 on success).
 int run_pipeline(const core::Config& cfg, const std::string& run_dir);
 
+// `pgenrm eval`: one reward model (a Hugging Face directory, e.g.
+// runs/<name>/model) or one reference scorer on the config's dataset and
+// test subset, over eval.seeds seeds, with Ind-m chains; writes the report
+// JSON (accuracy, se, n_pairs, ties, parse_failures, accuracy_ties_dropped,
+// oracle_accuracy, groups, wall_s, diagnostics) to `out`.
+struct EvalRequest {
+  std::string checkpoint;  // HF model directory; or
+  std::string scorer;      // oracle | ceiling | non_personalised | random
+  int64_t ind = 1;         // chains per pair (1 = greedy)
+  std::string out;
+};
+int run_eval(const core::Config& cfg, const EvalRequest& req);
+
 }  // namespace pgenrm::trainer

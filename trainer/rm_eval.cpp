@@ -7,6 +7,8 @@
 
 namespace pgenrm::trainer {
 
+using nlohmann::json;
+
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -29,8 +31,9 @@ struct TruthErrors {
   int64_t weight_n = 0, score_n = 0;
   void add(const data::World& w, const data::Pair& p, const ReadChain& r,
            const std::vector<int>& order) {
-    if (!p.truth || !r.parsed.chain) return;
-    const chain::Chain& c = *r.parsed.chain;
+    const auto& parsed = r.parsed.chain ? r.parsed.chain : r.parsed.breakdown;
+    if (!p.truth || !parsed) return;
+    const chain::Chain& c = *parsed;
     const std::vector<double> cw = chain_weights(w, c);
     for (int k = 0; k < w.num_criteria(); ++k) {
       weight_sum += std::abs(cw[k] - 100.0 * p.truth->weights[k]);
@@ -89,6 +92,7 @@ nlohmann::json evaluate_model(model::TransformerImpl& m, const RmTask& task,
   chain::ErrorCounts counts;
   TruthErrors truth;
   int64_t chains_valid = 0, chains_total = 0;
+  json examples = json::array();  // a few chains as written, for a reader of the report
   for (uint64_t seed : opts.seeds) {
     std::vector<RmPrompt> prompts;
     for (size_t i : pairs) prompts.push_back(task.prompt(i, opts.kind, seed));
@@ -104,6 +108,11 @@ nlohmann::json evaluate_model(model::TransformerImpl& m, const RmTask& task,
       chains_total += scores[k].valid + scores[k].invalid;
       if (world)
         for (const auto& r : scores[k].chains) truth.add(*world, p, r, prompts[k].order);
+      if (examples.size() < 3 && !scores[k].chains.empty()) {
+        const ReadChain& r = scores[k].chains.front();
+        examples.push_back({{"pair", p.pair_id}, {"error", std::string(chain::error_code_name(r.parsed.error))},
+                            {"message", r.parsed.message}, {"text", r.text}});
+      }
     }
   }
   EvalSummary s = summarize(outcomes, report_groups());
@@ -112,19 +121,32 @@ nlohmann::json evaluate_model(model::TransformerImpl& m, const RmTask& task,
   j["chains_per_pair"] = opts.chains;
   j["chain_parse_rate"] = chains_total ? static_cast<double>(chains_valid) / chains_total : 0.0;
   j["parse_errors"] = counts.to_metrics("");
+  j["examples"] = examples;
   if (world && opts.diagnostics) {
     j["weight_error_pp"] = truth.weight_n ? truth.weight_sum / truth.weight_n : std::nan("");
     j["score_error"] = truth.score_n ? truth.score_sum / truth.score_n : std::nan("");
-    // Greedy verdicts under the real and the flipped history.
+    // Greedy verdicts under the real and the flipped history, batched.
     model::SampleParams greedy = opts.sample;
     greedy.temperature = 0;
     const uint64_t seed = opts.seeds.front();
-    auto [share, n] = history_sensitivity(task, pairs, seed, [&](const data::Pair& p, const data::History& h) {
-      const size_t idx = ds.pair_index(p.pair_id);
-      RmPrompt pr = task.prompt(idx, opts.kind, seed, &h);
-      ModelScore sc = score_with_model(m, task, {pr}, 1, greedy, 1).front();
-      return verdict_from_scores(sc.chosen, sc.rejected);
-    });
+    std::vector<RmPrompt> real, flipped;
+    for (size_t i : pairs) {
+      if (!ds.pairs[i].hard_negative) continue;
+      const data::History h = task.history(i, seed);
+      if (h.empty()) continue;
+      const data::FlippedHistory f = data::flip_history(h);
+      const data::History fv = f.view();
+      real.push_back(task.prompt(i, opts.kind, seed, &h));
+      flipped.push_back(task.prompt(i, opts.kind, seed, &fv));
+    }
+    auto a = score_with_model(m, task, real, 1, greedy, opts.batch);
+    auto b = score_with_model(m, task, flipped, 1, greedy, opts.batch);
+    int64_t changed = 0;
+    for (size_t k = 0; k < a.size(); ++k)
+      changed += verdict_from_scores(a[k].chosen, a[k].rejected) !=
+                 verdict_from_scores(b[k].chosen, b[k].rejected);
+    const int64_t n = static_cast<int64_t>(a.size());
+    const double share = n ? static_cast<double>(changed) / n : 0.0;
     j["history_sensitivity"] = share;
     j["history_sensitivity_pairs"] = n;
   }

@@ -62,8 +62,11 @@ std::string RmTask::text(const std::vector<int64_t>& ids) const {
 
 ReadChain RmTask::read(const std::vector<int64_t>& ids, const std::vector<int>& order) const {
   ReadChain r;
-  r.parsed = chain::parse(text(ids), order.size());
-  if (auto prompt_scores = chain::extract_scores(r.parsed)) {
+  r.text = text(ids);
+  r.parsed = chain::parse(r.text, order.size());
+  // Verdicts come from the breakdown (DESIGN.md §4): a chain whose only
+  // fault is a wrong stated total still decides, and its error is counted.
+  if (auto prompt_scores = chain::extract_breakdown_scores(r.parsed)) {
     std::vector<double> original(order.size());
     for (size_t k = 0; k < order.size(); ++k) original[order[k]] = (*prompt_scores)[k];
     r.scores = original;

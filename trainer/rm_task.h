@@ -31,6 +31,7 @@ struct RmPrompt {
 
 // A chain read back: scores in ORIGINAL order {chosen, rejected} when it parsed.
 struct ReadChain {
+  std::string text;  // the decoded chain
   chain::ParseResult parsed;
   std::optional<std::vector<double>> scores;
 };

@@ -221,6 +221,21 @@ TEST(ParseErrors, TotalMismatch) {
   expect_error(replaced(example_text(), "\"response_1\": 5.20", "\"response_1\": 6.00"), ErrorCode::kTotalMismatch);
 }
 
+TEST(ParseErrors, TotalMismatchKeepsTheBreakdownForRecomputedScores) {
+  const ParseResult r = parse(replaced(example_text(), "\"response_1\": 5.20", "\"response_1\": 9.99"), 2);
+  ASSERT_EQ(r.error, ErrorCode::kTotalMismatch);
+  EXPECT_FALSE(r.chain.has_value());
+  ASSERT_TRUE(r.breakdown.has_value());
+  EXPECT_FALSE(extract_scores(r).has_value());
+  auto s = extract_breakdown_scores(r);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(*s, recompute_totals(example_chain()));  // the stated 9.99 plays no part
+  // Other errors leave nothing to recompute from.
+  const ParseResult bad = parse(replaced(example_text(), "depth 4/10 ", ""), 2);
+  EXPECT_FALSE(bad.breakdown.has_value());
+  EXPECT_FALSE(extract_breakdown_scores(bad).has_value());
+}
+
 TEST(ParseErrors, EveryCodeHasADistinctStableName) {
   std::set<std::string_view> names;
   for (std::size_t i = 0; i < kNumErrorCodes; ++i) names.insert(error_code_name(static_cast<ErrorCode>(i)));

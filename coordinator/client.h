@@ -1,0 +1,55 @@
+// The rollout worker's side of the coordinator protocol (server.h).
+//
+// What it does: connects, says hello with the shared token, then makes one
+// request at a time (lease, result, heartbeat, stats, leave), each bounded
+// by a timeout; a timeout or a closed connection throws pgenrm::Error and
+// leaves the client disconnected (connect() again to rejoin: the
+// coordinator keeps the worker's leases until its heartbeat timeout).
+// What it deliberately doesn't: retry, run a heartbeat thread (the worker
+// loop calls heartbeat() between long generations), or interpret payloads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "coordinator/scheduler.h"
+
+namespace pgenrm::coordinator {
+
+struct ClientOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string token;
+  std::string worker;
+  double timeout_s = 10;
+  size_t max_frame_bytes = 64u << 20;
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions opts);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void connect();  // + hello; throws on refusal, naming the server's reason
+  bool connected() const;
+  void close();
+
+  Lease lease(int max_items);
+  Accept result(uint64_t lease, uint64_t item, int64_t version, const std::string& result);
+  void heartbeat();
+  std::string stats_json();
+  void leave();  // the coordinator requeues this worker's leases now
+
+  // One raw request (a JSON object) → the reply's JSON text.
+  std::string request(const std::string& json_text);
+
+ private:
+  struct Impl;
+  ClientOptions opts_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pgenrm::coordinator
