@@ -19,7 +19,10 @@ Learner::Learner(std::vector<at::Tensor> params, const ScheduleSpec& schedule, d
 StepStats Learner::step(const std::function<double(int64_t)>& micro, int64_t n_micro) {
   StepStats s;
   opt_->zero_grad(/*set_to_none=*/true);
-  for (int64_t i = 0; i < n_micro; ++i) s.loss += micro(i);
+  for (int64_t i = 0; i < n_micro; ++i) {
+    if (i + 1 == n_micro) sync_->arm_overlap();  // its backward leaves the final gradients
+    s.loss += micro(i);
+  }
   sync_->all_reduce_grads(params_);
   s.loss = sync_->all_reduce_sum(s.loss);
   s.grad_norm = clip_grad_norm(params_, grad_clip_);

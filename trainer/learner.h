@@ -10,19 +10,15 @@
 #include <memory>
 #include <vector>
 
+#include "comm/grad_sync.h"
 #include "trainer/optim.h"
 
 namespace pgenrm::trainer {
 
-// Sums gradients across learner ranks (comm/ provides the real one); the
-// default does nothing, as in a single process.
-class GradSync {
- public:
-  virtual ~GradSync() = default;
-  virtual void all_reduce_grads(const std::vector<at::Tensor>& params) { (void)params; }
-  // Sum of a scalar over learner ranks (token counts, loss for logging).
-  virtual double all_reduce_sum(double v) { return v; }
-};
+// Gradient sync across learner ranks lives in comm/ (the bucketed,
+// backward-overlapping all-reduce); the default does nothing, as in a single
+// process.
+using GradSync = comm::GradSync;
 
 struct StepStats {
   double loss = 0;       // sum of the micro-batch losses (= batch loss)

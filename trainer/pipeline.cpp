@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <iostream>
 #include <numeric>
+#include <algorithm>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -188,15 +189,34 @@ model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter
   core::ModelOptions o = cfg.model;
   o.lora_rank = 0;
   model::Transformer m = model::build_model(o, s.tok->vocab_size());
-  // Documents: what the world says — users' prompts with their histories,
-  // and evaluation chains as free text (format, not the prompt→chain map).
+  // Documents: what the world says — users' prompts with their histories;
+  // evaluation chains as free text (their format, not the prompt → chain
+  // map); and what the world's words mean: a response followed by the
+  // attribute levels its words express, in the chain's score syntax. The
+  // last is the analog of a pretrained LLM knowing what "concise" means; it
+  // says nothing about any user's preferences.
   std::vector<SeqExample> docs;
   for (size_t k = 0; k < s.train.size(); ++k) {
     const size_t i = s.train[k];
     RmPrompt p = s.task->prompt(i, data::PromptKind::kPsi, cfg.run.seed + 77);
     docs.push_back({{s.task->bos()}, std::vector<int64_t>(p.ids.begin() + 1, p.ids.end())});
+    for (int r = 0; r < 2; ++r) {
+      const std::string& text = s.ds.pairs[i].response(r);
+      const std::vector<double> a = data::perceive_attributes(s.world, text);
+      // Tokens the chains and prompts already use, so nothing maps to <unk>.
+      std::string doc = "Response 1: " + text + " B. Scoring Breakdown: Response 1:";
+      for (int c = 0; c < s.world.num_criteria(); ++c)
+        doc += " " + s.world.criteria[c] + " " +
+               std::to_string(static_cast<int>(std::clamp(std::round(a[c]), 1.0, 10.0))) + "/10";
+      docs.push_back({{s.task->bos()}, s.task->target(doc)});
+    }
   }
   for (const auto& r : s.teacher) docs.push_back({{s.task->bos()}, s.task->target(r.chain)});
+  if (auto unk = s.tok->token_to_id("<unk>")) {
+    int64_t n_unk = 0;
+    for (const auto& d : docs) n_unk += std::count(d.target.begin(), d.target.end(), *unk);
+    if (n_unk) PGENRM_LOG_WARN("stage 0: ", n_unk, " unknown tokens in the documents");
+  }
   auto t0 = std::chrono::steady_clock::now();
   ScheduleSpec sched{cfg.pretrain.lr, cfg.pretrain.warmup_steps, cfg.pretrain.steps, 0.1};
   train_lm(*m, docs, cfg.pretrain.steps, cfg.pretrain.batch_size, sched, cfg, "stage0", metrics,
