@@ -154,8 +154,14 @@ class Parser {
     chain_.scores.assign(n_, {});
     final_totals_.assign(n_, 0.0);
     stated_totals_.assign(n_, 0.0);
-    if (split_markers() && parse_part1() && parse_json() && parse_rationale() &&
-        parse_better_response() && check_totals()) {
+    const bool structure = split_markers() && parse_part1() && parse_json() && parse_rationale() &&
+                           parse_better_response();
+    if (structure && !weight_sum_message_.empty()) {
+      // Totals cannot be checked against weights that do not sum to 100.
+      return ParseResult{ErrorCode::kWeightSum, std::move(weight_sum_message_), std::nullopt,
+                         std::move(chain_)};
+    }
+    if (structure && check_totals()) {
       chain_.stated_totals = stated_totals_;
       return ParseResult{ErrorCode::kOk, "", std::move(chain_), std::nullopt};
     }
@@ -285,7 +291,11 @@ class Parser {
     }
     if (chain_.criteria.empty()) return fail(ErrorCode::kCriteriaUnparsable, "no criteria listed");
     if (sum != 100) {
-      return fail(ErrorCode::kWeightSum, "criterion weights sum to " + std::to_string(sum) + ", not 100");
+      // Not fatal yet: the rest is parsed so that a caller may read the
+      // breakdown with renormalised weights (ParseResult::breakdown); the
+      // code is still kWeightSum unless a later part is malformed too.
+      if (sum <= 0) return fail(ErrorCode::kWeightSum, "criterion weights sum to 0, not 100");
+      weight_sum_message_ = "criterion weights sum to " + std::to_string(sum) + ", not 100";
     }
     return true;
   }
@@ -536,6 +546,7 @@ class Parser {
   Chain chain_;
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
+  std::string weight_sum_message_;  // set when only the weights' sum is off
 };
 
 constexpr std::array<std::string_view, kNumErrorCodes> kCodeNames = {
@@ -589,10 +600,23 @@ std::optional<std::vector<double>> extract_scores(const ParseResult& parsed) {
   return recompute_totals(*parsed.chain);
 }
 
-std::optional<std::vector<double>> extract_breakdown_scores(const ParseResult& parsed) {
+std::optional<std::vector<double>> extract_breakdown_scores(const ParseResult& parsed,
+                                                            bool renormalise_weights) {
   if (parsed.chain) return recompute_totals(*parsed.chain);
-  if (parsed.breakdown) return recompute_totals(*parsed.breakdown);
-  return std::nullopt;
+  if (!parsed.breakdown) return std::nullopt;
+  if (parsed.error == ErrorCode::kTotalMismatch) return recompute_totals(*parsed.breakdown);
+  if (parsed.error != ErrorCode::kWeightSum || !renormalise_weights) return std::nullopt;
+  // Σ w·s / Σ w: the verdict the chain's weights imply, read as proportions.
+  const Chain& c = *parsed.breakdown;
+  double wsum = 0;
+  for (const auto& cr : c.criteria) wsum += cr.weight;
+  std::vector<double> out;
+  for (const auto& row : c.scores) {
+    double t = 0;
+    for (std::size_t k = 0; k < c.criteria.size(); ++k) t += c.criteria[k].weight * row[k];
+    out.push_back(t / wsum);
+  }
+  return out;
 }
 
 ErrorCounts& ErrorCounts::operator+=(const ErrorCounts& other) {

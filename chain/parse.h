@@ -80,9 +80,10 @@ struct ParseResult {
   ErrorCode error = ErrorCode::kOk;
   std::string message;         // what is wrong and where; empty when ok
   std::optional<Chain> chain;  // set exactly when error == kOk
-  // Set exactly when error == kTotalMismatch: a chain whose structure,
-  // weights and scores are all valid but whose stated totals disagree with
-  // its own breakdown (an arithmetic slip, not a format failure).
+  // Set exactly when error is kTotalMismatch (structure, weights and scores
+  // valid; the stated totals disagree with the breakdown: an arithmetic
+  // slip) or kWeightSum (everything else valid; the weights do not sum to
+  // 100). Never set for any other error.
   std::optional<Chain> breakdown;
   bool ok() const { return error == ErrorCode::kOk; }
 };
@@ -98,8 +99,11 @@ std::optional<std::vector<double>> extract_scores(const ParseResult& parsed);
 // The same, also for a kTotalMismatch chain: the scores its breakdown implies.
 // DESIGN.md §4 decides a verdict by the recomputed totals, so a wrong stated
 // total need not void the verdict; callers that use this still count the
-// mismatch (it is the parse's error code).
-std::optional<std::vector<double>> extract_breakdown_scores(const ParseResult& parsed);
+// mismatch (it is the parse's error code). With renormalise_weights, a
+// kWeightSum chain gives Σ w·s / Σ w — a repaired reading, which reports
+// must keep apart from strict accuracy.
+std::optional<std::vector<double>> extract_breakdown_scores(const ParseResult& parsed,
+                                                            bool renormalise_weights = false);
 
 // Per-code counts of parse outcomes, mergeable across workers and steps.
 struct ErrorCounts {

@@ -26,7 +26,6 @@ void declare_options(Schema& s, Config& c) {
   s.add("model.arch", &c.model.arch, "decoder family").choices({"llama", "qwen2", "qwen3"});
   s.add("model.hf_path", &c.model.hf_path,
         "Hugging Face model directory (config.json + safetensors); overrides the shape below");
-  s.add("model.tokenizer", &c.model.tokenizer, "tokenizer.json (BPE or WordLevel)");
   s.add("model.vocab_size", &c.model.vocab_size, "vocabulary size").range(2, 1 << 22);
   s.add("model.d_model", &c.model.d_model, "hidden size").range(8, 65536);
   s.add("model.n_layers", &c.model.n_layers, "decoder layers").range(1, 512);
@@ -56,24 +55,22 @@ void declare_options(Schema& s, Config& c) {
         "recompute each layer in backward instead of storing activations");
 
   // sample
-  s.add("sample.temperature", &c.sample.temperature, "sampling temperature (0 = greedy)")
-      .range(0, 100);
   s.add("sample.top_p", &c.sample.top_p, "nucleus sampling mass").range(0, 1);
   s.add("sample.top_k", &c.sample.top_k, "keep the k most likely tokens (0 = all)").min(0);
   s.add("sample.max_new_tokens", &c.sample.max_new_tokens, "tokens generated at most")
       .range(1, 1 << 20);
 
   // trainer
-  s.add("trainer.lr", &c.trainer.lr, "peak learning rate (AdamW)").range(0, 1);
+  s.add("trainer.lr", &c.trainer.lr, "PSI (SFT) peak learning rate (AdamW)").range(0, 1);
   s.add("trainer.min_lr_ratio", &c.trainer.min_lr_ratio,
         "cosine schedule floor as a fraction of trainer.lr")
       .range(0, 1);
-  s.add("trainer.warmup_steps", &c.trainer.warmup_steps, "linear warmup steps").min(0);
+  s.add("trainer.warmup_steps", &c.trainer.warmup_steps, "PSI linear warmup steps").min(0);
   s.add("trainer.weight_decay", &c.trainer.weight_decay, "AdamW decoupled weight decay")
       .range(0, 1);
   s.add("trainer.grad_clip", &c.trainer.grad_clip, "global gradient-norm clip (0 = off)").min(0);
-  s.add("trainer.batch_size", &c.trainer.batch_size, "sequences per optimizer step").min(1);
-  s.add("trainer.grad_accum", &c.trainer.grad_accum, "micro-batches per optimizer step").min(1);
+  s.add("trainer.batch_size", &c.trainer.batch_size, "PSI sequences per optimizer step").min(1);
+  s.add("trainer.grad_accum", &c.trainer.grad_accum, "micro-batches per optimizer step (Stage 0 and PSI; gradients accumulate)").min(1);
 
   // world: PersonaWorld's generator (docs/PERSONAWORLD.md says why each default)
   s.add("world.seed", &c.world.seed, "seed of the world (fixed while run.seed varies)").min(0);
@@ -164,10 +161,8 @@ void declare_options(Schema& s, Config& c) {
   s.add("bt.lr", &c.bt.lr, "Bradley-Terry peak learning rate").range(0, 1);
 
   // sft (stage 1, PSI)
-  s.add("sft.steps", &c.sft.steps, "PSI steps (SFT on teacher chains)").min(0);
-  s.add("sft.batch_size", &c.sft.batch_size, "PSI sequences per step").min(1);
-  s.add("sft.lr", &c.sft.lr, "PSI peak learning rate").range(0, 1);
-  s.add("sft.warmup_steps", &c.sft.warmup_steps, "PSI warmup steps").min(0);
+  s.add("sft.steps", &c.sft.steps,
+        "PSI steps (SFT on teacher chains; optimizer settings in trainer.*)").min(0);
 
   // grpo (stages 2 and 3)
   s.add("grpo.steps", &c.grpo.steps, "CRE steps (stage 2)").min(0);

@@ -29,7 +29,6 @@ struct LogOptions {
 struct ModelOptions {
   std::string arch = "llama";
   std::string hf_path;
-  std::string tokenizer;
   int64_t vocab_size = 512;
   int64_t d_model = 128;
   int64_t n_layers = 3;
@@ -52,7 +51,6 @@ struct ModelOptions {
 };
 
 struct SampleOptions {
-  double temperature = 1.0;
   double top_p = 1.0;
   int64_t top_k = 0;
   int64_t max_new_tokens = 256;
@@ -123,9 +121,6 @@ struct BtOptions {
 // Stage 1 (PSI): SFT on the teacher's chains.
 struct SftOptions {
   int64_t steps = 400;
-  int64_t batch_size = 32;
-  double lr = 2e-3;
-  int64_t warmup_steps = 20;
 };
 
 // Stages 2 and 3: GRPO.

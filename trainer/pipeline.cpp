@@ -130,6 +130,7 @@ RmEvalOptions eval_options(const core::Config& cfg, int64_t chains, double tempe
   o.chains = chains;
   o.sample.temperature = temperature;
   o.sample.top_p = cfg.sample.top_p;
+  o.sample.top_k = cfg.sample.top_k;
   o.sample.max_new_tokens = cfg.sample.max_new_tokens;
   o.batch = cfg.eval.batch;
   o.kind = cfg.eval.prompt == "cre" ? data::PromptKind::kCre : data::PromptKind::kPsi;
@@ -153,13 +154,22 @@ void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int6
     batches.pop_back();
     std::vector<SeqExample> part;
     for (int64_t i : idx) part.push_back(ex[i]);
-    TokenBatch b = collate(part, pad);
-    tokens += b.ids_BT.numel();
-    StepStats st = learner.step([&](int64_t) {
-      at::Tensor loss = sft_loss_sum(m, b) / static_cast<double>(std::max<int64_t>(1, b.target_tokens));
+    // trainer.grad_accum micro-batches; each loss is divided by the target
+    // tokens of the whole step, so accumulation equals one big batch.
+    const int64_t n_micro = std::min<int64_t>(cfg.trainer.grad_accum, static_cast<int64_t>(part.size()));
+    std::vector<TokenBatch> micro;
+    int64_t step_tokens = 0;
+    for (int64_t k = 0; k < n_micro; ++k) {
+      const size_t a = part.size() * k / n_micro, e = part.size() * (k + 1) / n_micro;
+      micro.push_back(collate({part.begin() + a, part.begin() + e}, pad));
+      step_tokens += micro.back().target_tokens;
+      tokens += micro.back().ids_BT.numel();
+    }
+    StepStats st = learner.step([&](int64_t k) {
+      at::Tensor loss = sft_loss_sum(m, micro[k]) / static_cast<double>(std::max<int64_t>(1, step_tokens));
       loss.backward();
       return loss.item<double>();
-    }, 1);
+    }, n_micro);
     if (step % 10 == 0 || step + 1 == steps) {
       metrics.write(step, stage, {{"loss", st.loss}, {"grad_norm", st.grad_norm}, {"lr", st.lr},
                                   {"tokens_per_s", tokens / std::max(1e-9, seconds_since(t0))}});
@@ -245,8 +255,8 @@ void stage_psi(model::TransformerImpl& m, const core::Config& cfg, Setup& s, cor
     RmPrompt p = s.task->prompt(i, data::PromptKind::kPsi, world_seed);
     ex.push_back({p.ids, s.task->target(r.chain)});
   }
-  ScheduleSpec sched{cfg.sft.lr, cfg.sft.warmup_steps, cfg.sft.steps, cfg.trainer.min_lr_ratio};
-  train_lm(m, ex, cfg.sft.steps, cfg.sft.batch_size, sched, cfg, "psi", metrics, s.task->pad());
+  ScheduleSpec sched{cfg.trainer.lr, cfg.trainer.warmup_steps, cfg.sft.steps, cfg.trainer.min_lr_ratio};
+  train_lm(m, ex, cfg.sft.steps, cfg.trainer.batch_size, sched, cfg, "psi", metrics, s.task->pad());
 }
 
 GrpoStageConfig grpo_config(const core::Config& cfg) {
@@ -262,6 +272,7 @@ GrpoStageConfig grpo_config(const core::Config& cfg) {
   g.micro_batch = cfg.grpo.micro_batch;
   g.sample.temperature = cfg.grpo.temperature;
   g.sample.top_p = cfg.grpo.top_p;
+  g.sample.top_k = cfg.sample.top_k;
   g.sample.max_new_tokens = cfg.sample.max_new_tokens;
   return g;
 }
@@ -466,6 +477,10 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir) {
   auto t_start = std::chrono::steady_clock::now();
   at::set_num_threads(cfg.run.threads > 0 ? static_cast<int>(cfg.run.threads) : at::get_num_threads());
   at::manual_seed(cfg.run.seed);
+  // Deterministic kernels: the same config and seed give the same numbers
+  // (what exact resume relies on); warn_only keeps ops without a
+  // deterministic variant usable.
+  at::globalContext().setDeterministicAlgorithms(cfg.run.deterministic, /*warn_only=*/true);
   ensure_world(cfg);
   auto s = load_setup(cfg);
   PGENRM_LOG_INFO("data: ", s->ds.users.size(), " users, ", s->train.size(), " train pairs, ",

@@ -88,7 +88,7 @@ nlohmann::json evaluate_model(model::TransformerImpl& m, const RmTask& task,
                               const data::World* world) {
   auto t0 = std::chrono::steady_clock::now();
   const auto& ds = task.dataset();
-  std::vector<PairOutcome> outcomes;
+  std::vector<PairOutcome> outcomes, repaired;
   chain::ErrorCounts counts;
   TruthErrors truth;
   int64_t chains_valid = 0, chains_total = 0;
@@ -104,6 +104,9 @@ nlohmann::json evaluate_model(model::TransformerImpl& m, const RmTask& task,
       outcomes.push_back({static_cast<int64_t>(k), static_cast<int64_t>(seed),
                           verdict_from_scores(scores[k].chosen, scores[k].rejected),
                           pair_groups(ds, p)});
+      repaired.push_back({static_cast<int64_t>(k), static_cast<int64_t>(seed),
+                          verdict_from_scores(scores[k].chosen_repaired, scores[k].rejected_repaired),
+                          pair_groups(ds, p)});
       chains_valid += scores[k].valid;
       chains_total += scores[k].valid + scores[k].invalid;
       if (world)
@@ -118,6 +121,12 @@ nlohmann::json evaluate_model(model::TransformerImpl& m, const RmTask& task,
   EvalSummary s = summarize(outcomes, report_groups());
   s.wall_s = seconds_since(t0);
   nlohmann::json j = s;
+  // The same chains with weight sums repaired (weights read as proportions):
+  // what the model's criteria and scores imply when only its weight
+  // arithmetic is off. Never the headline number.
+  nlohmann::json rep = summarize(repaired, report_groups());
+  j["repaired"] = {{"accuracy", rep["accuracy"]}, {"se", rep["se"]}, {"ties", rep["ties"]},
+                   {"parse_failures", rep["parse_failures"]}, {"groups", rep["groups"]}};
   j["chains_per_pair"] = opts.chains;
   j["chain_parse_rate"] = chains_total ? static_cast<double>(chains_valid) / chains_total : 0.0;
   j["parse_errors"] = counts.to_metrics("");
@@ -141,12 +150,16 @@ nlohmann::json evaluate_model(model::TransformerImpl& m, const RmTask& task,
     }
     auto a = score_with_model(m, task, real, 1, greedy, opts.batch);
     auto b = score_with_model(m, task, flipped, 1, greedy, opts.batch);
-    int64_t changed = 0;
-    for (size_t k = 0; k < a.size(); ++k)
+    int64_t changed = 0, changed_repaired = 0;
+    for (size_t k = 0; k < a.size(); ++k) {
       changed += verdict_from_scores(a[k].chosen, a[k].rejected) !=
                  verdict_from_scores(b[k].chosen, b[k].rejected);
+      changed_repaired += verdict_from_scores(a[k].chosen_repaired, a[k].rejected_repaired) !=
+                          verdict_from_scores(b[k].chosen_repaired, b[k].rejected_repaired);
+    }
     const int64_t n = static_cast<int64_t>(a.size());
     const double share = n ? static_cast<double>(changed) / n : 0.0;
+    j["repaired"]["history_sensitivity"] = n ? static_cast<double>(changed_repaired) / n : 0.0;
     j["history_sensitivity"] = share;
     j["history_sensitivity_pairs"] = n;
   }

@@ -66,11 +66,14 @@ ReadChain RmTask::read(const std::vector<int64_t>& ids, const std::vector<int>& 
   r.parsed = chain::parse(r.text, order.size());
   // Verdicts come from the breakdown (DESIGN.md §4): a chain whose only
   // fault is a wrong stated total still decides, and its error is counted.
-  if (auto prompt_scores = chain::extract_breakdown_scores(r.parsed)) {
+  auto to_original = [&](const std::vector<double>& prompt_order) {
     std::vector<double> original(order.size());
-    for (size_t k = 0; k < order.size(); ++k) original[order[k]] = (*prompt_scores)[k];
-    r.scores = original;
-  }
+    for (size_t k = 0; k < order.size(); ++k) original[order[k]] = prompt_order[k];
+    return original;
+  };
+  if (auto s = chain::extract_breakdown_scores(r.parsed)) r.scores = to_original(*s);
+  if (auto s = chain::extract_breakdown_scores(r.parsed, /*renormalise_weights=*/true))
+    r.repaired = to_original(*s);
   return r;
 }
 
@@ -91,7 +94,8 @@ std::vector<ModelScore> score_with_model(model::TransformerImpl& m, const RmTask
     model::Generation g = model::generate(m, ids, chains, sp, static_cast<int64_t>(start * chains));
     for (size_t i = start; i < end; ++i) {
       ModelScore& s = out[i];
-      double sc = 0, sr = 0;
+      double sc = 0, sr = 0, rc = 0, rr = 0;
+      int repaired = 0;
       for (int64_t c = 0; c < chains; ++c) {
         ReadChain r = task.read(g.tokens[(i - start) * chains + c], prompts[i].order);
         if (counts) counts->add(r.parsed);
@@ -102,10 +106,17 @@ std::vector<ModelScore> score_with_model(model::TransformerImpl& m, const RmTask
         } else {
           ++s.invalid;
         }
+        if (r.repaired) {
+          rc += (*r.repaired)[0];
+          rr += (*r.repaired)[1];
+          ++repaired;
+        }
         s.chains.push_back(std::move(r));
       }
       s.chosen = s.valid ? sc / s.valid : std::nan("");
       s.rejected = s.valid ? sr / s.valid : std::nan("");
+      s.chosen_repaired = repaired ? rc / repaired : std::nan("");
+      s.rejected_repaired = repaired ? rr / repaired : std::nan("");
     }
   }
   m.train(was_training);

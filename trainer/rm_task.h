@@ -29,11 +29,15 @@ struct RmPrompt {
   std::vector<int64_t> ids;
 };
 
-// A chain read back: scores in ORIGINAL order {chosen, rejected} when it parsed.
+// A chain read back, scores in ORIGINAL order {chosen, rejected}:
+//   scores    strict — a valid chain, or one whose only fault is a stated
+//             total (the breakdown decides, DESIGN.md §4)
+//   repaired  also a chain whose weights do not sum to 100, read with the
+//             weights as proportions; reported apart from strict accuracy
 struct ReadChain {
   std::string text;  // the decoded chain
   chain::ParseResult parsed;
-  std::optional<std::vector<double>> scores;
+  std::optional<std::vector<double>> scores, repaired;
 };
 
 class RmTask {
@@ -72,6 +76,7 @@ class RmTask {
 // `batch` at a time.
 struct ModelScore {
   double chosen = 0, rejected = 0;  // NaN when no chain parsed
+  double chosen_repaired = 0, rejected_repaired = 0;  // over repaired readings
   int valid = 0, invalid = 0;
   std::vector<ReadChain> chains;
 };

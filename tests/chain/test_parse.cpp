@@ -236,6 +236,25 @@ TEST(ParseErrors, TotalMismatchKeepsTheBreakdownForRecomputedScores) {
   EXPECT_FALSE(extract_breakdown_scores(bad).has_value());
 }
 
+TEST(ParseErrors, WeightSumKeepsTheBreakdownOnlyForARepairedReading) {
+  // example_chain() weights 40/60; make them 40/50 (sum 90).
+  const ParseResult r = parse(replaced(example_text(), "(60%)", "(50%)"), 2);
+  ASSERT_EQ(r.error, ErrorCode::kWeightSum);
+  ASSERT_TRUE(r.breakdown.has_value());
+  EXPECT_FALSE(extract_breakdown_scores(r).has_value()) << "strict reading refuses it";
+  auto rep = extract_breakdown_scores(r, /*renormalise_weights=*/true);
+  ASSERT_TRUE(rep.has_value());
+  const Chain& c = *r.breakdown;
+  for (size_t resp = 0; resp < 2; ++resp) {
+    const double want = (40.0 * c.scores[resp][0] + 50.0 * c.scores[resp][1]) / 90.0;
+    EXPECT_NEAR((*rep)[resp], want, 1e-12);
+  }
+  // A weight-sum error followed by a structural one reports the structural one.
+  const ParseResult worse = parse(replaced(replaced(example_text(), "(60%)", "(50%)"), "depth 4/10 ", ""), 2);
+  EXPECT_EQ(worse.error, ErrorCode::kScoreMissing);
+  EXPECT_FALSE(worse.breakdown.has_value());
+}
+
 TEST(ParseErrors, EveryCodeHasADistinctStableName) {
   std::set<std::string_view> names;
   for (std::size_t i = 0; i < kNumErrorCodes; ++i) names.insert(error_code_name(static_cast<ErrorCode>(i)));
