@@ -352,8 +352,13 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
         cr.format_error = !r.scores.has_value();
         cr.outcome = r.scores ? chain::outcome_reward(*r.scores, 0, 1) : chain::kFormatErrorReward;
         correct += cr.outcome > 0.5;
-        const auto& parsed = r.parsed.chain ? r.parsed.chain : r.parsed.breakdown;
-        if (!curriculum && parsed) cr.process = pr_scorer.score(crit, parsed->criteria);
+        // PR only for a chain that counts (chain/rewards.h: a failed chain
+        // covers nothing), so invalid chains keep the −0.1 of the format
+        // error instead of earning coverage credit.
+        if (!curriculum && r.scores) {
+          const auto& parsed = r.parsed.chain ? r.parsed.chain : r.parsed.breakdown;
+          cr.process = pr_scorer.score(crit, parsed->criteria);
+        }
         cr.reward = curriculum ? chain::curriculum_reward(cr.outcome, cfg.grpo.beta)
                                : chain::cre_reward(cr.process, cr.outcome, cfg.grpo.alpha, cfg.grpo.beta);
         out.push_back(cr);
