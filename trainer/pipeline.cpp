@@ -306,7 +306,11 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
   if (steps == 0) return;
   Learner learner(m.parameters(), ScheduleSpec{cfg.grpo.lr, cfg.grpo.warmup_steps, steps, 1.0},
                   cfg.trainer.weight_decay, cfg.trainer.grad_clip);
-  GrpoStage grpo(m, ref, learner, grpo_config(cfg));
+  GrpoStageConfig gcfg = grpo_config(cfg);
+  // A chain ends at <eos>: nothing after it is sampled or trained on.
+  gcfg.sample.stop_ids = {s.task->eos()};
+  gcfg.sample.pad_id = s.task->pad();
+  GrpoStage grpo(m, ref, learner, gcfg);
   std::vector<bool> hard;
   for (size_t i : s.train) hard.push_back(s.ds.pairs[i].hard_negative);
   CurriculumSpec spec{cfg.curriculum.p0, cfg.curriculum.p1, cfg.curriculum.schedule, 4, steps,
