@@ -37,6 +37,20 @@ Batch random_batch(int64_t n, int64_t t, uint64_t seed) {
   return b;
 }
 
+// A one-layer decoder small enough for a step-by-step test.
+pgenrm::model::ModelConfig one_layer_config(int64_t vocab) {
+  pgenrm::model::ModelConfig c;
+  c.vocab_size = vocab;
+  c.d_model = 32;
+  c.n_layers = 1;
+  c.n_heads = 2;
+  c.n_kv_heads = 1;
+  c.head_dim = 16;
+  c.d_ff = 64;
+  c.max_seq_len = 32;
+  return c;
+}
+
 }  // namespace
 
 struct TrlCase {
@@ -140,15 +154,7 @@ TEST(GrpoAdvantages, RelativeWithinGroupAndZeroVarianceDropped) {
 
 TEST(GrpoStep, RaisesTheBetterChainAndLowersTheWorse) {
   using namespace pgenrm::model;
-  ModelConfig c;
-  c.vocab_size = 32;
-  c.d_model = 32;
-  c.n_layers = 1;
-  c.n_heads = 2;
-  c.n_kv_heads = 1;
-  c.head_dim = 16;
-  c.d_ff = 64;
-  c.max_seq_len = 32;
+  ModelConfig c = one_layer_config(32);
   at::manual_seed(3);
   Transformer m(c);
   // One prompt, two chains: [prompt | completion].
@@ -176,15 +182,7 @@ TEST(GrpoStep, RaisesTheBetterChainAndLowersTheWorse) {
 TEST(GrpoStage, RaisesTheRewardOfASimpleTask) {
   // Reward: share of generated tokens equal to 7. GRPO must raise it.
   using namespace pgenrm::model;
-  ModelConfig c;
-  c.vocab_size = 16;
-  c.d_model = 32;
-  c.n_layers = 1;
-  c.n_heads = 2;
-  c.n_kv_heads = 1;
-  c.head_dim = 16;
-  c.d_ff = 64;
-  c.max_seq_len = 32;
+  ModelConfig c = one_layer_config(16);
   at::manual_seed(1);
   Transformer policy(c);
   Learner learner(policy->parameters(), ScheduleSpec{1e-2, 0, 100, 1.0}, 0.0, 1.0);
