@@ -29,21 +29,23 @@ std::string stated_criteria_text(const User& user) {
   return "none.";
 }
 
+std::string history_text(const History& history) {
+  if (history.empty()) return "History: none.\n";
+  std::string s = "History:\n";
+  for (size_t i = 0; i < history.size(); ++i) {
+    const Pair& h = *history[i];
+    s += std::to_string(i + 1) + ". Query: " + h.query() + " Chosen: " + h.chosen +
+         " Rejected: " + h.rejected + "\n";
+  }
+  return s;
+}
+
 std::string render_prompt(PromptKind kind, const User& user, const History& history,
                           const Pair& pair, const std::vector<int>& order) {
   check_order(order, pair);
   std::string s = "Task: which response does this user prefer?\n";
   if (kind == PromptKind::kPsi) s += "Stated criteria: " + stated_criteria_text(user) + "\n";
-  if (history.empty()) {
-    s += "History: none.\n";
-  } else {
-    s += "History:\n";
-    for (size_t i = 0; i < history.size(); ++i) {
-      const Pair& h = *history[i];
-      s += std::to_string(i + 1) + ". Query: " + h.query() + " Chosen: " + h.chosen +
-           " Rejected: " + h.rejected + "\n";
-    }
-  }
+  s += history_text(history);
   s += "Query: " + pair.query() + "\n";
   for (size_t k = 0; k < order.size(); ++k)
     s += "Response " + std::to_string(k + 1) + ": " + pair.response(order[k]) + "\n";

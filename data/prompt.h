@@ -33,6 +33,10 @@ enum class PromptKind { kPsi, kCre };
 std::string render_prompt(PromptKind kind, const User& user, const History& history,
                           const Pair& pair, const std::vector<int>& order);
 
+// The "History:" block of a prompt (ends with a newline); also what the
+// personalised Bradley–Terry baseline reads.
+std::string history_text(const History& history);
+
 // The stated-criteria line's content ("brevity 50%, ..." / system string /
 // "none"); exposed for tests and the teacher.
 std::string stated_criteria_text(const User& user);

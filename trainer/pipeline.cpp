@@ -315,7 +315,7 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
   for (size_t i : s.train) hard.push_back(s.ds.pairs[i].hard_negative);
   CurriculumSpec spec{cfg.curriculum.p0, cfg.curriculum.p1, cfg.curriculum.schedule, 4, steps,
                       cfg.curriculum.hard, 0.5};
-  if (!curriculum) spec.p0 = spec.p1 = -1;  // marker: uniform sampling below
+  // CRE samples prompts uniformly below; the sampler then only tracks accuracies.
   CurriculumSampler sampler(s.train, hard, spec, cfg.run.seed + (curriculum ? 303 : 202));
   uint64_t uniform_state = cfg.run.seed * 2654435761ULL + 17;
   core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
@@ -387,11 +387,7 @@ std::string bt_text(const Setup& s, size_t i, int r, bool personalised, uint64_t
   if (personalised) {
     const data::User& u = s.ds.user_of(p);
     out += "Stated criteria: " + data::stated_criteria_text(u) + "\n";
-    const data::History h = s.task->history(i, seed);
-    if (h.empty()) out += "History: none.\n";
-    for (size_t k = 0; k < h.size(); ++k)
-      out += std::to_string(k + 1) + ". Query: " + h[k]->query() + " Chosen: " + h[k]->chosen +
-             " Rejected: " + h[k]->rejected + "\n";
+    out += data::history_text(s.task->history(i, seed));
   }
   return out + "Query: " + p.query() + "\nResponse: " + p.response(r);
 }
