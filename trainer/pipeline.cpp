@@ -1,4 +1,5 @@
 #include "trainer/pipeline.h"
+#include "trainer/run_setup.h"
 
 #include <ATen/ATen.h>
 
@@ -39,103 +40,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-std::string hex(uint64_t v) {
-  std::ostringstream os;
-  os << std::hex << std::setw(16) << std::setfill('0') << v;
-  return os.str();
-}
-
-// The options text that decides a world: regenerate only when it changes.
-std::string world_key(const core::Config& c) {
-  core::Config k;
-  k.world = c.world;
-  k.data = c.data;
-  return core::dump_config(k);
-}
-
-// Everything a stage needs about the data.
-struct Setup {
-  data::Dataset ds;
-  data::World world;
-  std::unique_ptr<model::Tokenizer> tok;
-  std::vector<data::TeacherRecord> teacher;
-  std::unique_ptr<data::Posterior> posterior;
-  std::unique_ptr<RmTask> task;
-  std::vector<size_t> train, test_eval;  // test_eval: the evaluated subset
-};
-
-void ensure_world(const core::Config& cfg) {
-  const std::string dir = cfg.data.dir;
-  const std::string stamp = dir + "/options.yaml";
-  const std::string key = world_key(cfg);
-  std::ifstream in(stamp);
-  std::string have((std::istreambuf_iterator<char>(in)), {});
-  if (have == key && fs::exists(dir + "/teacher.jsonl")) {
-    PGENRM_LOG_INFO("data: reusing PersonaWorld in ", dir);
-    return;
-  }
-  PGENRM_LOG_INFO("data: generating PersonaWorld into ", dir);
-  auto t0 = std::chrono::steady_clock::now();
-  data::generate_dir(cfg.world, cfg.data, dir);
-  std::ofstream(stamp) << key;
-  PGENRM_LOG_INFO("data: generated in ", seconds_since(t0), " s");
-}
-
-std::unique_ptr<Setup> load_setup(const core::Config& cfg) {
-  auto s = std::make_unique<Setup>();
-  const std::string dir = cfg.data.dir;
-  s->ds = data::read_dataset(dir);
-  s->world = data::read_world_json(dir + "/world.json", &s->ds);
-  s->tok = std::make_unique<model::Tokenizer>(model::Tokenizer::from_file(dir + "/tokenizer.json"));
-  s->teacher = data::read_teacher_jsonl(dir + "/teacher.jsonl");
-  s->posterior = std::make_unique<data::Posterior>(s->world, cfg.data.posterior_particles);
-  s->task = std::make_unique<RmTask>(s->ds, *s->tok, data::history_options(cfg.data),
-                                     cfg.model.max_seq_len - cfg.sample.max_new_tokens);
-  s->train = s->ds.split_pairs(data::Split::kTrain);
-  std::vector<size_t> test = s->ds.split_pairs(data::Split::kTest);
-  // A fixed, seeded subset: the same pairs for every stage and baseline.
-  std::vector<size_t> order(test.size());
-  std::iota(order.begin(), order.end(), 0);
-  uint64_t st = static_cast<uint64_t>(cfg.run.seed) ^ 0x5eedULL;
-  for (size_t i = order.size(); i > 1; --i) {
-    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
-    std::swap(order[i - 1], order[(st >> 33) % i]);
-  }
-  const size_t n = std::min<size_t>(test.size(), cfg.eval.pairs);
-  for (size_t i = 0; i < n; ++i) s->test_eval.push_back(test[order[i]]);
-  std::sort(s->test_eval.begin(), s->test_eval.end());
-  return s;
-}
-
-std::vector<uint64_t> eval_seeds(const core::Config& cfg) {
-  std::vector<uint64_t> seeds;
-  for (int64_t i = 0; i < cfg.eval.seeds; ++i) seeds.push_back(static_cast<uint64_t>(cfg.run.seed) + 1000 + i);
-  return seeds;
-}
-
-RmEvalOptions eval_options(const core::Config& cfg, int64_t chains, double temperature) {
-  RmEvalOptions o;
-  o.seeds = eval_seeds(cfg);
-  o.chains = chains;
-  o.sample.temperature = temperature;
-  o.sample.top_p = cfg.sample.top_p;
-  o.sample.top_k = cfg.sample.top_k;
-  o.sample.max_new_tokens = cfg.sample.max_new_tokens;
-  o.batch = cfg.eval.batch;
-  o.kind = cfg.eval.prompt == "cre" ? data::PromptKind::kCre : data::PromptKind::kPsi;
-  return o;
-}
 
 // One training loop over token examples: Stage 0 and PSI share it.
 void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int64_t steps,
@@ -560,53 +464,6 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir) {
   std::ofstream(run_dir + "/results.json") << summary.dump(2) << "\n";
   print_table(rows);
   PGENRM_LOG_INFO("pipeline finished in ", seconds_since(t_start), " s; results in ", run_dir, "/results.json");
-  return 0;
-}
-
-int run_eval(const core::Config& cfg, const EvalRequest& req) {
-  PGENRM_CHECK(req.checkpoint.empty() != req.scorer.empty(),
-               "pgenrm eval needs exactly one of --checkpoint and --scorer",
-               "e.g. --checkpoint runs/demo/model, or --scorer oracle");
-  ensure_world(cfg);
-  auto s = load_setup(cfg);
-  const auto seeds = eval_seeds(cfg);
-  json report;
-  if (!req.scorer.empty()) {
-    std::unique_ptr<data::PairScorer> scorer;
-    if (req.scorer == "oracle") scorer = data::make_oracle_scorer();
-    if (req.scorer == "ceiling")
-      scorer = data::make_posterior_scorer(s->world, *s->posterior, data::AttributeSource::kPerceived);
-    if (req.scorer == "non_personalised") scorer = data::make_non_personalised_scorer(s->world);
-    if (req.scorer == "random") scorer = data::make_random_scorer(cfg.run.seed);
-    PGENRM_CHECK(scorer != nullptr, "unknown scorer '" + req.scorer + "'",
-                 "use oracle, ceiling, non_personalised or random");
-    report = evaluate_scorer(*scorer, *s->task, s->test_eval, seeds);
-  } else {
-    core::ModelOptions o = cfg.model;
-    o.hf_path = req.checkpoint;
-    o.lora_rank = 0;
-    model::Transformer m = model::build_model(o);
-    PGENRM_CHECK(m->config().vocab_size == s->tok->vocab_size(),
-                 "the model's vocabulary (" + std::to_string(m->config().vocab_size) +
-                     ") is not the dataset tokenizer's (" + std::to_string(s->tok->vocab_size()) + ")",
-                 "evaluate a model trained on this data.dir, or point data.dir at its world");
-    const double temperature = req.ind > 1 ? cfg.eval.temperature : 0.0;
-    report = evaluate_model(*m, *s->task, s->test_eval, eval_options(cfg, req.ind, temperature), &s->world);
-  }
-  // The oracle on the same pairs and seeds: the ceiling every number is read against.
-  json oracle = evaluate_scorer(*data::make_oracle_scorer(), *s->task, s->test_eval, seeds);
-  report["oracle_accuracy"] = oracle["accuracy"];
-  for (auto& [name, g] : report["groups"].items())
-    if (oracle["groups"].contains(name)) g["oracle_accuracy"] = oracle["groups"][name]["accuracy"];
-  report["seeds"] = seeds.size();
-  const std::string text = report.dump(2) + "\n";
-  if (req.out.empty()) {
-    std::cout << text;
-  } else {
-    std::ofstream(req.out) << text;
-    PGENRM_LOG_INFO("eval: accuracy ", report["accuracy"].get<double>(), " ± ", report["se"].get<double>(),
-                    " over ", report["n_pairs"].get<int64_t>(), " pairs; report in ", req.out);
-  }
   return 0;
 }
 
