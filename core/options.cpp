@@ -203,6 +203,13 @@ void declare_options(Schema& s, Config& c) {
   s.add("eval.ind", &c.eval.ind, "Ind-m rows evaluated on the final model (m > 1)").range(1, 1024);
   s.add("eval.temperature", &c.eval.temperature, "sampling temperature of Ind-m chains")
       .range(0, 10);
+
+  // checkpoint
+  s.add("checkpoint.dir", &c.checkpoint.dir, "checkpoint directory (empty: <run dir>/checkpoints)");
+  s.add("checkpoint.every_steps", &c.checkpoint.every_steps,
+        "optimizer steps between checkpoints, counted over all stages (0: at stage ends only)")
+      .min(0);
+  s.add("checkpoint.keep_last", &c.checkpoint.keep_last, "complete checkpoints kept (0: all)").min(0);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -163,6 +163,13 @@ struct EvalOptions {
   double temperature = 1.0;
 };
 
+// Checkpoints of `pgenrm train` (docs/CHECKPOINTS.md).
+struct CheckpointOptions {
+  std::string dir;             // "" = <run dir>/checkpoints
+  int64_t every_steps = 50;    // optimizer steps between saves (0 = stage ends only)
+  int64_t keep_last = 3;       // complete checkpoints kept (0 = all)
+};
+
 struct Config {
   RunOptions run;
   LogOptions log;
@@ -177,6 +184,7 @@ struct Config {
   GrpoOptions grpo;
   CurriculumOptions curriculum;
   EvalOptions eval;
+  CheckpointOptions checkpoint;
 };
 
 // Binds every field of `cfg` into `schema`; the field's current value is the
