@@ -1,5 +1,3 @@
-#include <iostream>
-
 #include "launch/cli.h"
 #include "launch/commands.h"
 #include "launch/run_context.h"
@@ -10,16 +8,6 @@ namespace pgenrm::launch {
 int cmd_train(const CommonArgs& args) {
   RunContext ctx = make_run_context(args.config, args.overrides, /*make_run_dir=*/true);
   return trainer::run_pipeline(ctx.cfg, ctx.run_dir);
-}
-
-int cmd_eval(const CommonArgs& args, const EvalArgs& e) {
-  if (e.pro > 0) {
-    std::cerr << "pgenrm eval: --pro (similar-user scoring through prototypes) is not part of this "
-                 "build yet; run with --pro 0\n";
-    return kExitUnavailable;
-  }
-  RunContext ctx = make_run_context(args.config, args.overrides, /*make_run_dir=*/false);
-  return trainer::run_eval(ctx.cfg, {e.checkpoint, e.scorer, e.ind, e.out});
 }
 
 }  // namespace pgenrm::launch
