@@ -210,6 +210,41 @@ void declare_options(Schema& s, Config& c) {
         "optimizer steps between checkpoints, counted over all stages (0: at stage ends only)")
       .min(0);
   s.add("checkpoint.keep_last", &c.checkpoint.keep_last, "complete checkpoints kept (0: all)").min(0);
+
+  // scaling (test-time Ind-m / Pro-n, prototypes; DESIGN.md §7)
+  s.add("scaling.prototypes", &c.scaling.prototypes,
+        "prototypes file (empty: <checkpoint>/prototypes.safetensors)");
+  s.add("scaling.embed_model", &c.scaling.embed_model,
+        "HF directory of the embedding model (empty: the reward model's backbone)");
+  s.add("scaling.embed_batch", &c.scaling.embed_batch, "texts per embedding forward").min(1);
+  s.add("scaling.analysis_pairs", &c.scaling.analysis_pairs,
+        "training pairs per user whose greedy chain's Part 1 is embedded (mean)")
+      .range(1, 64);
+  s.add("scaling.k", &c.scaling.k,
+        "number of prototypes (0: smallest of scaling.k_candidates reaching scaling.retained_target)")
+      .min(0);
+  s.add("scaling.k_candidates", &c.scaling.k_candidates, "k values of the retained-variance report")
+      .range(1, 4096);
+  s.add("scaling.retained_target", &c.scaling.retained_target,
+        "retained variance (1 - within/total) that picks k when scaling.k = 0")
+      .range(0, 1);
+  s.add("scaling.restarts", &c.scaling.restarts, "k-means restarts (k-means++ init each)").range(1, 1000);
+  s.add("scaling.kmeans_iters", &c.scaling.kmeans_iters, "k-means Lloyd iterations at most").min(1);
+  s.add("scaling.c_self", &c.scaling.c_self, "weight of the user's own chains (Ind) in the score").min(0);
+  s.add("scaling.c_pro", &c.scaling.c_pro, "weight of the neighbours' chains (Pro) in the score").min(0);
+  s.add("scaling.refine_rounds", &c.scaling.refine_rounds,
+        "prototype refinement rounds (train, then reassign members)")
+      .range(1, 100);
+  s.add("scaling.refine_steps", &c.scaling.refine_steps, "Adam steps per refinement round").min(0);
+  s.add("scaling.refine_batch", &c.scaling.refine_batch, "member samples per refinement step").min(1);
+  s.add("scaling.refine_lr", &c.scaling.refine_lr, "refinement learning rate (Adam)").range(0, 10);
+  s.add("scaling.lambda_q", &c.scaling.lambda_q, "refinement: weight λ_q of the query term").min(0);
+  s.add("scaling.lambda_s", &c.scaling.lambda_s, "refinement: weight λ_s of the history summary").min(0);
+  s.add("scaling.rho", &c.scaling.rho, "refinement: weight ρ of the prototype in history attention").min(0);
+  s.add("scaling.lambda_cent", &c.scaling.lambda_cent,
+        "refinement: λ_cent of ||a_j - cluster mean||^2").min(0);
+  s.add("scaling.lambda_tr", &c.scaling.lambda_tr,
+        "refinement: λ_tr of ||a_j - prototype before the round||^2").min(0);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

@@ -170,6 +170,31 @@ struct CheckpointOptions {
   int64_t keep_last = 3;       // complete checkpoints kept (0 = all)
 };
 
+// Test-time user-based scaling (DESIGN.md §7): Ind-m / Pro-n and the user
+// prototypes of `pgenrm prototypes`.
+struct ScalingOptions {
+  std::string prototypes;   // "" = <checkpoint>/prototypes.safetensors
+  std::string embed_model;  // HF dir of the embedding model; "" = the reward model
+  int64_t embed_batch = 64;
+  int64_t analysis_pairs = 2;  // training pairs per member whose Part 1 is embedded
+  int64_t k = 0;               // prototypes; 0 = smallest of k_candidates reaching retained_target
+  std::vector<int64_t> k_candidates = {2, 4, 6, 8, 12, 16, 24};
+  double retained_target = 0.5;
+  int64_t restarts = 8;
+  int64_t kmeans_iters = 100;
+  double c_self = 0.5;
+  double c_pro = 0.5;
+  int64_t refine_rounds = 2;
+  int64_t refine_steps = 150;
+  int64_t refine_batch = 128;
+  double refine_lr = 1e-2;
+  double lambda_q = 1.0;
+  double lambda_s = 1.0;
+  double rho = 1.0;
+  double lambda_cent = 0.1;
+  double lambda_tr = 0.1;
+};
+
 struct Config {
   RunOptions run;
   LogOptions log;
@@ -185,6 +210,7 @@ struct Config {
   CurriculumOptions curriculum;
   EvalOptions eval;
   CheckpointOptions checkpoint;
+  ScalingOptions scaling;
 };
 
 // Binds every field of `cfg` into `schema`; the field's current value is the

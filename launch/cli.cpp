@@ -54,6 +54,7 @@ int run_cli(int argc, char** argv) {
   DataArgs data_args;
   CheckpointArgs ckpt;
   EvalArgs eval_args;
+  PrototypesArgs proto_args;
   std::map<std::string, CLI::App*> subs;
   for (const auto& s : kSubs) {
     CLI::App* sub = app.add_subcommand(s.name, s.help);
@@ -81,11 +82,27 @@ int run_cli(int argc, char** argv) {
                       "reward model: a Hugging Face directory (e.g. runs/demo/model)");
       sub->add_option("--scorer", eval_args.scorer, "or a reference scorer")
           ->check(CLI::IsMember({"oracle", "ceiling", "non_personalised", "random"}));
-      sub->add_option("--ind", eval_args.ind, "Ind-m: chains per pair (1 = greedy)")
-          ->check(CLI::Range(1, 1024));
-      sub->add_option("--pro", eval_args.pro, "Pro-n: neighbour users per pair")->check(CLI::Range(0, 1024));
+      sub->add_option("--ind", eval_args.ind,
+                      "Ind-m: own chains per pair (1 = greedy; 0 = neighbours only, with --pro)")
+          ->check(CLI::Range(0, 1024));
+      sub->add_option("--pro", eval_args.pro,
+                      "Pro-n: neighbour users per pair, through the prototypes (scaling.prototypes)")
+          ->check(CLI::Range(0, 1024));
+      sub->add_flag("--scaling-table", eval_args.scaling_table,
+                    "run the paper's Ind/Pro rows into one table (JSON to --out, Markdown beside it)");
       sub->add_option("--out,-o", eval_args.out, "report JSON (default: stdout)");
       add_common(sub, &common, &help_config);
+    } else if (name == "prototypes") {
+      sub->add_option("action", proto_args.action, "build | refine | inspect")
+          ->required()
+          ->check(CLI::IsMember({"build", "refine", "inspect"}));
+      sub->add_option("--checkpoint", proto_args.checkpoint,
+                      "reward model: a Hugging Face directory (build, refine)");
+      sub->add_option("--out,-o", proto_args.out,
+                      "prototypes file (default: scaling.prototypes, else <checkpoint>/prototypes.safetensors)");
+      add_common(sub, &common, &help_config);
+      sub->add_flag("--dry-run", common.dry_run,
+                    "resolve and validate the config, write it to the run directory, and stop");
     } else if (name == "tokenize") {
       sub->add_option("--tokenizer,-t", tok.tokenizer, "tokenizer.json (BPE or WordLevel)")
           ->required()
@@ -95,6 +112,11 @@ int run_cli(int argc, char** argv) {
       sub->add_flag("--skip-special", tok.skip_special, "with --decode: drop special tokens");
     } else {
       add_common(sub, &common, &help_config);
+      if (name == "train")
+        sub->add_option("--resume", common.resume,
+                        "continue a run: auto (the newest sound checkpoint of the run, fresh if none), a "
+                        "checkpoint directory or ckpt-<step>.h5; none (default) starts fresh and removes "
+                        "the run's old checkpoints");
       sub->add_flag("--dry-run", common.dry_run,
                     "resolve and validate the config, write it to the run directory, and stop");
     }
@@ -126,11 +148,12 @@ int run_cli(int argc, char** argv) {
     if (subs["tokenize"]->parsed()) return cmd_tokenize(tok);
     if (subs["checkpoint"]->parsed()) return cmd_checkpoint(ckpt);
     if (subs["data"]->parsed()) return cmd_data(common, data_args);
-    if (subs["eval"]->parsed()) return cmd_eval(common, eval_args);
+    if (subs["eval"]->parsed()) return cmd_eval_scaled(common, eval_args);
     if (common.dry_run) {
       for (auto* s : app.get_subcommands()) return cmd_dry_run(s->get_name(), common);
     }
     if (subs["train"]->parsed()) return cmd_train(common);
+    if (subs["prototypes"]->parsed()) return cmd_prototypes(common, proto_args);
     for (auto* s : app.get_subcommands()) return cmd_resolve_only(s->get_name(), common);
   } catch (const core::ConfigError& e) {
     std::cerr << "pgenrm: " << e.what() << "\n";

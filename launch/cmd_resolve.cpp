@@ -12,7 +12,6 @@ namespace pgenrm::launch {
 // plainly that nothing else ran.
 int cmd_resolve_only(const std::string& sub, const CommonArgs& args) {
   static const std::map<std::string, std::string> kWhere = {
-      {"prototypes", "user prototypes (scaling/)"},
       {"serve", "HTTP reward service (serve/)"},
       {"rollout", "rollout worker (rollout/)"},
       {"coordinator", "coordinator service (coordinator/)"},

@@ -11,6 +11,7 @@ struct CommonArgs {
   std::string config;
   std::vector<std::string> overrides;
   bool dry_run = false;  // resolve, validate and write the config, then stop
+  std::string resume;    // train: none | auto | checkpoint directory | file
 };
 
 struct TokenizeArgs {
@@ -28,8 +29,18 @@ int cmd_train(const CommonArgs& args);
 struct EvalArgs {
   std::string checkpoint, scorer, out;
   int64_t ind = 1, pro = 0;
+  bool scaling_table = false;
 };
-int cmd_eval(const CommonArgs& common, const EvalArgs& args);
+int cmd_eval(const CommonArgs& common, const EvalArgs& args);  // without --pro / --scaling-table
+// `pgenrm eval` as the CLI runs it: with --pro N and --scaling-table through
+// scaling/ (launch/cmd_scaling.cpp), else as cmd_eval.
+int cmd_eval_scaled(const CommonArgs& common, const EvalArgs& args);
+
+// `pgenrm prototypes build|refine|inspect [--checkpoint DIR] [--out FILE]`.
+struct PrototypesArgs {
+  std::string action, checkpoint, out;
+};
+int cmd_prototypes(const CommonArgs& common, const PrototypesArgs& args);
 
 // `pgenrm checkpoint inspect|export PATH [--out DIR] [--tokenizer FILE]`.
 struct CheckpointArgs {

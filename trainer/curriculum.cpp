@@ -1,5 +1,8 @@
 #include "trainer/curriculum.h"
 
+#include <cstdlib>
+#include <sstream>
+
 #include <algorithm>
 #include <cmath>
 
@@ -51,6 +54,35 @@ bool CurriculumSampler::is_hard(size_t pair) const {
 }
 
 void CurriculumSampler::record_accuracy(size_t pair, double accuracy) { accuracy_[pair] = accuracy; }
+
+std::string CurriculumSampler::state_text() const {
+  std::ostringstream os;
+  os << state_ << " " << accuracy_.size() << std::hexfloat;
+  for (const auto& [pair, acc] : accuracy_) os << " " << pair << " " << acc;
+  return os.str();
+}
+
+void CurriculumSampler::restore_state(const std::string& text) {
+  std::istringstream is(text);
+  uint64_t state = 0;
+  size_t n = 0;
+  is >> state >> n;
+  std::map<size_t, double> acc;
+  for (size_t k = 0; k < n && is; ++k) {
+    size_t pair = 0;
+    std::string a;
+    is >> pair >> a;
+    char* end = nullptr;
+    const double v = std::strtod(a.c_str(), &end);
+    PGENRM_CHECK(end && *end == 0 && !a.empty(), "curriculum state: accuracy '" + a + "' is not a number",
+                 "the checkpoint's /data/stage is damaged; resume from an older checkpoint");
+    acc[pair] = v;
+  }
+  PGENRM_CHECK(!is.fail() && acc.size() == n, "curriculum state does not parse (" + text.substr(0, 60) + "...)",
+               "the checkpoint's /data/stage is damaged; resume from an older checkpoint");
+  state_ = state;
+  accuracy_ = std::move(acc);
+}
 
 size_t CurriculumSampler::draw(bool hard) {
   // Rejection from the whole list keeps the pools current as accuracies

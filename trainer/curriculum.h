@@ -38,6 +38,10 @@ class CurriculumSampler {
   // The model's group accuracy on `pair` at this visit (low_accuracy mode).
   void record_accuracy(size_t pair, double accuracy);
   bool is_hard(size_t pair) const;
+  // The sampler's position and recorded accuracies as text (exact: doubles
+  // in hexadecimal), for checkpoints; restore_state refuses a damaged text.
+  std::string state_text() const;
+  void restore_state(const std::string& text);
 
  private:
   size_t draw(bool hard);

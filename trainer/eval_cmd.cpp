@@ -21,6 +21,10 @@ int run_eval(const core::Config& cfg, const EvalRequest& req) {
   PGENRM_CHECK(req.checkpoint.empty() != req.scorer.empty(),
                "pgenrm eval needs exactly one of --checkpoint and --scorer",
                "e.g. --checkpoint runs/demo/model, or --scorer oracle");
+  PGENRM_CHECK(req.pro == 0 && !req.scaling_table,
+               "Pro-n and the scaling table are run by scaling::run_eval, not trainer::run_eval",
+               "call scaling::run_eval (pgenrm eval does)");
+  PGENRM_CHECK(req.ind >= 1, "--ind 0 needs --pro N (neighbours only)", "e.g. --ind 0 --pro 8");
   ensure_world(cfg);
   auto s = load_setup(cfg);
   const auto seeds = eval_seeds(cfg);

@@ -1,7 +1,9 @@
 #include "trainer/pipeline.h"
+#include "trainer/run_checkpoint.h"
 #include "trainer/run_setup.h"
 
 #include <ATen/ATen.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -21,6 +23,8 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/progress.h"
+#include "core/stop.h"
+#include "checkpoint/checkpoint.h"
 #include "data/generate.h"
 #include "data/io.h"
 #include "data/posterior.h"
@@ -41,18 +45,50 @@ using nlohmann::json;
 
 namespace {
 
-// One training loop over token examples: Stage 0 and PSI share it.
+// Every stage starts from its own fixed seed, so where a run stands never
+// depends on what ran before it in this process (a cached stage 0, a
+// resumed run).
+void seed_stage(const core::Config& cfg, const std::string& stage) {
+  at::manual_seed(static_cast<uint64_t>(cfg.run.seed) + 7919ULL * static_cast<uint64_t>(stage_index(stage)));
+}
+
+Snapshot snapshot(const std::string& stage, const torch::nn::Module* m, const model::ModelConfig& config) {
+  Snapshot s;
+  s.stage = stage;
+  s.model = m;
+  s.model_config_json = model::config_to_hf_json(config);
+  return s;
+}
+
+// One training loop over token examples: Stage 0 and PSI share it. With a
+// checkpointer (null: no checkpoints) it continues a resumed stage and saves
+// as it goes; its data cursor is the epoch and the batches left in it.
 void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int64_t steps,
               int64_t batch, const ScheduleSpec& sched, const core::Config& cfg, const std::string& stage,
-              core::MetricsWriter& metrics, int64_t pad) {
+              core::MetricsWriter& metrics, int64_t pad, RunCheckpointer* ck) {
   Learner learner(m.parameters(), sched, cfg.trainer.weight_decay, cfg.trainer.grad_clip);
   m.train();
-  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
   std::vector<std::vector<int64_t>> batches;
   uint64_t epoch = 0;
+  Snapshot snap = snapshot(stage, &m, m.config());
+  snap.learner = &learner;
+  snap.streams = [&] { return json{{"epoch", epoch}, {"left", batches.size()}}; };
+  int64_t start = 0;
+  if (ck && ck->position(stage) == StagePos::kCurrent && ck->stage_step() > 0) {
+    ck->restore_model(m);
+    ck->restore_step(learner, m);
+    start = ck->stage_step();
+    const json cur = ck->streams();
+    epoch = cur.value("epoch", uint64_t{0});
+    if (epoch > 0) {
+      batches = length_bucketed_batches(ex, batch, 8, cfg.run.seed + epoch - 1);
+      batches.resize(cur.value("left", size_t{0}));  // the loop takes them from the back
+    }
+  }
+  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
   auto t0 = std::chrono::steady_clock::now();
   int64_t tokens = 0;
-  for (int64_t step = 0; step < steps; ++step) {
+  for (int64_t step = start; step < steps; ++step) {
     if (batches.empty()) batches = length_bucketed_batches(ex, batch, 8, cfg.run.seed + epoch++);
     std::vector<int64_t> idx = batches.back();
     batches.pop_back();
@@ -79,12 +115,20 @@ void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int6
                                   {"tokens_per_s", tokens / std::max(1e-9, seconds_since(t0))}});
     }
     bar.update(step + 1, "loss " + std::to_string(st.loss).substr(0, 6));
+    snap.stage_step = step + 1;
+    if (ck) ck->after_step(snap);
   }
   bar.finish();
+  if (ck) {
+    snap.stage_step = steps;
+    snap.trained = true;
+    ck->save(snap);
+  }
 }
 
 // Stage 0: language modelling on world text, cached across runs.
-model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter& metrics, json* row) {
+model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter& metrics, json* row,
+                          RunCheckpointer* ck) {
   core::Config key_cfg;
   key_cfg.model = cfg.model;
   key_cfg.pretrain = cfg.pretrain;
@@ -99,7 +143,7 @@ model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter
     o.lora_rank = 0;
     return model::build_model(o);
   }
-  at::manual_seed(cfg.run.seed);
+  seed_stage(cfg, "stage0");
   core::ModelOptions o = cfg.model;
   o.lora_rank = 0;
   model::Transformer m = model::build_model(o, s.tok->vocab_size());
@@ -134,8 +178,14 @@ model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter
   auto t0 = std::chrono::steady_clock::now();
   ScheduleSpec sched{cfg.pretrain.lr, cfg.pretrain.warmup_steps, cfg.pretrain.steps, 0.1};
   train_lm(*m, docs, cfg.pretrain.steps, cfg.pretrain.batch_size, sched, cfg, "stage0", metrics,
-           s.task->pad());
-  model::save_hf(*m, dir, cfg.data.dir + "/tokenizer.json");
+           s.task->pad(), ck);
+  // Published by a rename: a run killed while writing leaves no cache that
+  // a later run would take for complete.
+  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
+  fs::remove_all(tmp);
+  model::save_hf(*m, tmp, cfg.data.dir + "/tokenizer.json");
+  fs::remove_all(dir);
+  fs::rename(tmp, dir);
   (*row)["cached"] = false;
   (*row)["wall_s"] = seconds_since(t0);
   (*row)["documents"] = docs.size();
@@ -150,7 +200,8 @@ model::Transformer clone_model(model::TransformerImpl& m, const core::Config& cf
 }
 
 // Stage 1: SFT on the teacher's chains (PSI prompts).
-void stage_psi(model::TransformerImpl& m, const core::Config& cfg, Setup& s, core::MetricsWriter& metrics) {
+void stage_psi(model::TransformerImpl& m, const core::Config& cfg, Setup& s, core::MetricsWriter& metrics,
+               RunCheckpointer& ck) {
   std::vector<SeqExample> ex;
   const uint64_t world_seed = static_cast<uint64_t>(cfg.world.seed);
   for (const auto& r : s.teacher) {
@@ -160,7 +211,7 @@ void stage_psi(model::TransformerImpl& m, const core::Config& cfg, Setup& s, cor
     ex.push_back({p.ids, s.task->target(r.chain)});
   }
   ScheduleSpec sched{cfg.trainer.lr, cfg.trainer.warmup_steps, cfg.sft.steps, cfg.trainer.min_lr_ratio};
-  train_lm(m, ex, cfg.sft.steps, cfg.trainer.batch_size, sched, cfg, "psi", metrics, s.task->pad());
+  train_lm(m, ex, cfg.sft.steps, cfg.trainer.batch_size, sched, cfg, "psi", metrics, s.task->pad(), &ck);
 }
 
 GrpoStageConfig grpo_config(const core::Config& cfg) {
@@ -203,7 +254,7 @@ std::vector<chain::UserCriterion> synthesised_criteria(const Setup& s, const dat
 // Stages 2 and 3: GRPO. `curriculum` = false → CRE reward and uniform
 // prompts; true → outcome reward and the hard-negative schedule.
 void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const core::Config& cfg, Setup& s,
-                bool curriculum, core::MetricsWriter& metrics) {
+                bool curriculum, core::MetricsWriter& metrics, RunCheckpointer& ck) {
   const std::string stage = curriculum ? "curriculum" : "cre";
   const chain::RuleScorer pr_scorer;
   const int64_t steps = curriculum ? cfg.curriculum.steps : cfg.grpo.steps;
@@ -222,8 +273,20 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
   // CRE samples prompts uniformly below; the sampler then only tracks accuracies.
   CurriculumSampler sampler(s.train, hard, spec, cfg.run.seed + (curriculum ? 303 : 202));
   uint64_t uniform_state = cfg.run.seed * 2654435761ULL + 17;
+  Snapshot snap = snapshot(stage, &m, m.config());
+  snap.learner = &learner;
+  snap.reference = ref;
+  snap.streams = [&] { return json{{"uniform_state", uniform_state}, {"sampler", sampler.state_text()}}; };
+  int64_t start = 0;
+  if (ck.position(stage) == StagePos::kCurrent && ck.stage_step() > 0) {
+    ck.restore_step(learner, m);  // the model and reference are restored by the caller
+    start = ck.stage_step();
+    const json cur = ck.streams();
+    uniform_state = cur.at("uniform_state").get<uint64_t>();
+    sampler.restore_state(cur.at("sampler").get<std::string>());
+  }
   core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
-  for (int64_t step = 0; step < steps; ++step) {
+  for (int64_t step = start; step < steps; ++step) {
     double realised = 0;
     std::vector<size_t> items;
     if (curriculum) {
@@ -280,8 +343,13 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
     metrics.write(step, stage, mtr);
     bar.update(step + 1, "reward " + std::to_string(mtr["reward_mean"]).substr(0, 5) + " or_acc " +
                              std::to_string(mtr["or_acc"]).substr(0, 5));
+    snap.stage_step = step + 1;
+    ck.after_step(snap);
   }
   bar.finish();
+  snap.stage_step = steps;
+  snap.trained = true;
+  ck.save(snap);
 }
 
 // Stage: Bradley–Terry baselines (scalar head on the stage-0 backbone).
@@ -306,16 +374,27 @@ SeqExample bt_example(const Setup& s, size_t i, int r, bool personalised, uint64
 }
 
 json stage_bt(model::TransformerImpl& backbone, const core::Config& cfg, Setup& s, bool personalised,
-              core::MetricsWriter& metrics) {
+              core::MetricsWriter& metrics, RunCheckpointer& ck) {
   const std::string stage = personalised ? "bt_history" : "bt_non_personalised";
+  seed_stage(cfg, stage);  // the head's initialisation
   BtModel bt{clone_model(backbone, cfg)};
   bt->train();
   Learner learner(bt->parameters(), ScheduleSpec{cfg.bt.lr, 10, cfg.bt.steps, 0.1},
                   cfg.trainer.weight_decay, cfg.trainer.grad_clip);
   uint64_t st = cfg.run.seed + (personalised ? 11 : 13);
   const int64_t max_len = cfg.model.max_seq_len;
+  Snapshot snap = snapshot(stage, bt.get(), backbone.config());
+  snap.learner = &learner;
+  snap.streams = [&] { return json{{"state", st}}; };
+  int64_t start = 0;
+  if (ck.position(stage) == StagePos::kCurrent && ck.stage_step() > 0) {
+    ck.restore_model(*bt);
+    ck.restore_step(learner, *bt);
+    start = ck.stage_step();
+    st = ck.streams().at("state").get<uint64_t>();
+  }
   core::Progress bar(stage, cfg.bt.steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
-  for (int64_t step = 0; step < cfg.bt.steps; ++step) {
+  for (int64_t step = start; step < cfg.bt.steps; ++step) {
     std::vector<SeqExample> c, r;
     for (int64_t k = 0; k < cfg.bt.batch_size; ++k) {
       st = st * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -332,8 +411,13 @@ json stage_bt(model::TransformerImpl& backbone, const core::Config& cfg, Setup& 
     }, 1);
     if (step % 10 == 0) metrics.write(step, stage, {{"loss", sts.loss}, {"train_acc", acc}, {"lr", sts.lr}});
     bar.update(step + 1);
+    snap.stage_step = step + 1;
+    ck.after_step(snap);
   }
   bar.finish();
+  snap.stage_step = cfg.bt.steps;
+  snap.trained = true;
+  ck.save(snap);
   // Evaluate as a scorer over the same pairs and seeds as every stage.
   at::NoGradGuard ng;
   bt->eval();
@@ -380,23 +464,43 @@ void print_table(const json& rows) {
   std::cout << std::endl;
 }
 
+
+// A fresh run replaces an earlier one in the same run directory (as its
+// results.json and model/ are replaced): its checkpoints would otherwise
+// mix with the new run's.
+void clear_old_checkpoints(const std::string& dir) {
+  if (!fs::is_directory(dir)) return;
+  int64_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("ckpt-", 0) == 0) {
+      fs::remove(e.path());
+      ++n;
+    }
+  }
+  if (n) PGENRM_LOG_WARN("starting fresh: removed ", n, " checkpoint files of an earlier run in ", dir,
+                         " (pass --resume auto to continue a run instead)");
+}
+
 }  // namespace
 
-int run_pipeline(const core::Config& cfg, const std::string& run_dir) {
+int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std::string& resume) {
   auto t_start = std::chrono::steady_clock::now();
   at::set_num_threads(cfg.run.threads > 0 ? static_cast<int>(cfg.run.threads) : at::get_num_threads());
-  at::manual_seed(cfg.run.seed);
   // Deterministic kernels: the same config and seed give the same numbers
   // (what exact resume relies on); warn_only keeps ops without a
   // deterministic variant usable.
   at::globalContext().setDeterministicAlgorithms(cfg.run.deterministic, /*warn_only=*/true);
+  core::install_stop_handlers();
+  RunCheckpointer ck(cfg, run_dir, resume);
+  if (!ck.resuming()) clear_old_checkpoints(ck.dir());
   ensure_world(cfg);
   auto s = load_setup(cfg);
   PGENRM_LOG_INFO("data: ", s->ds.users.size(), " users, ", s->train.size(), " train pairs, ",
                   s->teacher.size(), " teacher chains, evaluating ", s->test_eval.size(),
                   " test pairs × ", cfg.eval.seeds, " seeds; vocabulary ", s->tok->vocab_size());
   core::MetricsWriter metrics(run_dir + "/metrics.jsonl");
-  json rows = json::array();
+  json& rows = ck.rows();
   auto add_row = [&](const std::string& name, json r) {
     r["row"] = name;
     rows.push_back(r);
@@ -404,58 +508,115 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir) {
     if (r.contains("accuracy"))
       PGENRM_LOG_INFO(name, ": accuracy ", r["accuracy"].get<double>(), " ± ", r["se"].get<double>());
   };
+  // A boundary checkpoint: everything before `next` is done and in `rows`.
+  auto boundary = [&](const std::string& next, const torch::nn::Module* m, const model::ModelConfig& c,
+                      const torch::nn::Module* ref = nullptr) {
+    Snapshot b = snapshot(next, m, c);
+    b.reference = ref;
+    ck.save(b);
+  };
 
-  // Reference scorers: what the world allows.
-  const auto seeds = eval_seeds(cfg);
-  add_row("oracle (true weights)", evaluate_scorer(*data::make_oracle_scorer(), *s->task, s->test_eval, seeds));
-  add_row("ceiling (posterior from prompt)",
-          evaluate_scorer(*data::make_posterior_scorer(s->world, *s->posterior, data::AttributeSource::kPerceived),
-                          *s->task, s->test_eval, seeds));
-  add_row("non-personalised scorer",
-          evaluate_scorer(*data::make_non_personalised_scorer(s->world), *s->task, s->test_eval, seeds));
-  add_row("random", evaluate_scorer(*data::make_random_scorer(cfg.run.seed), *s->task, s->test_eval, seeds));
+  model::Transformer rm{nullptr};
+  try {
+    // Reference scorers: what the world allows.
+    const auto seeds = eval_seeds(cfg);
+    if (!ck.resuming()) {
+      add_row("oracle (true weights)", evaluate_scorer(*data::make_oracle_scorer(), *s->task, s->test_eval, seeds));
+      add_row("ceiling (posterior from prompt)",
+              evaluate_scorer(*data::make_posterior_scorer(s->world, *s->posterior, data::AttributeSource::kPerceived),
+                              *s->task, s->test_eval, seeds));
+      add_row("non-personalised scorer",
+              evaluate_scorer(*data::make_non_personalised_scorer(s->world), *s->task, s->test_eval, seeds));
+      add_row("random", evaluate_scorer(*data::make_random_scorer(cfg.run.seed), *s->task, s->test_eval, seeds));
+    }
 
-  json s0;
-  model::Transformer backbone = stage0(cfg, *s, metrics, &s0);
-  s0["row"] = "stage 0 (pretraining, not a reward model)";
-  rows.push_back(s0);
+    // Stage 0; its result (the backbone) is a cache in data.dir that a
+    // resumed run reloads when a later stage starts from it.
+    const std::string s0_name = "stage 0 (pretraining, not a reward model)";
+    model::Transformer backbone{nullptr};
+    auto get_backbone = [&]() -> model::TransformerImpl& {
+      if (!backbone) {
+        json s0;
+        const bool current = ck.position("stage0") != StagePos::kDone;
+        backbone = stage0(cfg, *s, metrics, &s0, current ? &ck : nullptr);
+        if (!ck.has_row(s0_name)) {
+          s0["row"] = s0_name;
+          rows.push_back(s0);
+        }
+      }
+      return *backbone;
+    };
+    if (ck.position("stage0") != StagePos::kDone) boundary("bt_non_personalised", nullptr, get_backbone().config());
 
-  if (cfg.bt.steps > 0) {
-    add_row("BT non-personalised", stage_bt(*backbone, cfg, *s, false, metrics));
-    add_row("BT + history", stage_bt(*backbone, cfg, *s, true, metrics));
-  }
+    for (bool personalised : {false, true}) {
+      const std::string stage = personalised ? "bt_history" : "bt_non_personalised";
+      if (ck.position(stage) == StagePos::kDone) continue;
+      if (cfg.bt.steps > 0)
+        add_row(personalised ? "BT + history" : "BT non-personalised",
+                stage_bt(get_backbone(), cfg, *s, personalised, metrics, ck));
+      boundary(personalised ? "psi" : "bt_history", nullptr, get_backbone().config());
+    }
 
-  const RmEvalOptions greedy = eval_options(cfg, 1, 0.0);
-  model::Transformer rm = clone_model(*backbone, cfg);
-  if (cfg.model.lora_rank > 0) rm->enable_lora(cfg.model.lora_rank, cfg.model.lora_alpha, cfg.model.lora_targets);
-  auto t = std::chrono::steady_clock::now();
-  stage_psi(*rm, cfg, *s, metrics);
-  json psi = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
-  psi["train_s"] = seconds_since(t);
-  add_row("P-GenRM SFT only (PSI)", psi);
+    const RmEvalOptions greedy = eval_options(cfg, 1, 0.0);
+    // The reward model: the backbone plus LoRA adapters when configured; a
+    // run resumed after PSI builds the same structure and loads it.
+    if (ck.position("psi") != StagePos::kDone) {
+      rm = clone_model(get_backbone(), cfg);
+    } else {
+      core::ModelOptions o = cfg.model;
+      o.lora_rank = 0;
+      rm = model::build_model(o, s->tok->vocab_size());
+      rm->set_activation_checkpointing(cfg.model.activation_checkpointing);
+    }
+    seed_stage(cfg, "psi");  // LoRA's initialisation
+    if (cfg.model.lora_rank > 0) rm->enable_lora(cfg.model.lora_rank, cfg.model.lora_alpha, cfg.model.lora_targets);
+    backbone = nullptr;  // not needed any more
+    if (ck.position("psi") == StagePos::kDone) ck.restore_model(*rm);
 
-  model::Transformer reference{nullptr};
-  if (cfg.grpo.kl_coef > 0) {
-    reference = clone_model(*rm, cfg);
-    reference->eval();
-    for (auto& p : reference->parameters()) p.set_requires_grad(false);
-  }
-  t = std::chrono::steady_clock::now();
-  stage_grpo(*rm, reference ? reference.get() : nullptr, cfg, *s, /*curriculum=*/false, metrics);
-  json cre = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
-  cre["train_s"] = seconds_since(t);
-  add_row("P-GenRM + CRE", cre);
+    if (ck.position("psi") != StagePos::kDone) {
+      auto t = std::chrono::steady_clock::now();
+      stage_psi(*rm, cfg, *s, metrics, ck);
+      json psi = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
+      psi["train_s"] = seconds_since(t);
+      add_row("P-GenRM SFT only (PSI)", psi);
+      boundary("cre", rm.get(), rm->config());
+    }
 
-  t = std::chrono::steady_clock::now();
-  stage_grpo(*rm, reference ? reference.get() : nullptr, cfg, *s, /*curriculum=*/true, metrics);
-  json full = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
-  full["train_s"] = seconds_since(t);
-  add_row("P-GenRM + CRE + curriculum (full)", full);
+    // The KL anchor: the model after PSI, frozen.
+    model::Transformer reference{nullptr};
+    if (cfg.grpo.kl_coef > 0) {
+      reference = clone_model(*rm, cfg);
+      ck.restore_reference(*reference);
+      reference->eval();
+      for (auto& p : reference->parameters()) p.set_requires_grad(false);
+    }
+    const torch::nn::Module* ref_module = reference ? reference.get() : nullptr;
+    for (bool curriculum : {false, true}) {
+      const std::string stage = curriculum ? "curriculum" : "cre";
+      if (ck.position(stage) == StagePos::kDone) continue;
+      auto t = std::chrono::steady_clock::now();
+      stage_grpo(*rm, reference ? reference.get() : nullptr, cfg, *s, curriculum, metrics, ck);
+      json r = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
+      r["train_s"] = seconds_since(t);
+      add_row(curriculum ? "P-GenRM + CRE + curriculum (full)" : "P-GenRM + CRE", r);
+      boundary(curriculum ? "final" : "curriculum", rm.get(), rm->config(), curriculum ? nullptr : ref_module);
+    }
 
-  for (int64_t m : cfg.eval.ind) {
-    if (m <= 1) continue;
-    add_row("full, Ind-" + std::to_string(m) + " (temperature " + std::to_string(cfg.eval.temperature).substr(0, 4) + ")",
-            evaluate_model(*rm, *s->task, s->test_eval, eval_options(cfg, m, cfg.eval.temperature), nullptr));
+    if (ck.position("final") != StagePos::kDone) {
+      for (int64_t m : cfg.eval.ind) {
+        if (m <= 1) continue;
+        const std::string name = "full, Ind-" + std::to_string(m) + " (temperature " +
+                                 std::to_string(cfg.eval.temperature).substr(0, 4) + ")";
+        if (ck.has_row(name)) continue;
+        add_row(name, evaluate_model(*rm, *s->task, s->test_eval, eval_options(cfg, m, cfg.eval.temperature), nullptr));
+        boundary("final", rm.get(), rm->config());
+      }
+      boundary("done", rm.get(), rm->config());
+    }
+  } catch (const core::StopRequested& e) {
+    PGENRM_LOG_WARN(e.what(), "; the run continues from the newest checkpoint in ", ck.dir(),
+                    " with --resume auto (exit code ", checkpoint::kRequeueExitCode, " asks SLURM to requeue)");
+    return checkpoint::kRequeueExitCode;
   }
 
   model::save_hf(*rm, run_dir + "/model", cfg.data.dir + "/tokenizer.json");

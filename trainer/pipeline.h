@@ -20,8 +20,12 @@
 
 namespace pgenrm::trainer {
 
-// Returns the process exit code (0 on success).
-int run_pipeline(const core::Config& cfg, const std::string& run_dir);
+// Returns the process exit code: 0 on success, checkpoint::kRequeueExitCode
+// (85) after SIGTERM/SIGUSR1 once the checkpoint to continue from is on
+// disk. `resume`: "" or "none" (fresh: an earlier run's checkpoints in the
+// run's checkpoint directory are removed), "auto", a directory or a
+// checkpoint file (trainer/run_checkpoint.h, docs/CHECKPOINTS.md).
+int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std::string& resume = "");
 
 // `pgenrm eval`: one reward model (a Hugging Face directory, e.g.
 // runs/<name>/model) or one reference scorer on the config's dataset and
@@ -33,7 +37,12 @@ struct EvalRequest {
   std::string scorer;      // oracle | ceiling | non_personalised | random
   int64_t ind = 1;         // chains per pair (1 = greedy)
   std::string out;
+  // Test-time scaling (scaling/commands.h runs these; run_eval refuses them):
+  int64_t pro = 0;             // Pro-n: neighbour users per pair
+  bool scaling_table = false;  // the paper's Ind/Pro rows into one table
 };
+// Without scaling only: pro > 0 and scaling_table go through
+// scaling::run_eval (scaling/commands.h), which calls this otherwise.
 int run_eval(const core::Config& cfg, const EvalRequest& req);
 
 }  // namespace pgenrm::trainer

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/stop.h"
 
 namespace pgenrm::trainer {
 
@@ -88,6 +89,9 @@ std::vector<ModelScore> score_with_model(model::TransformerImpl& m, const RmTask
   sp.stop_ids = {task.eos()};
   sp.pad_id = task.pad();
   for (size_t start = 0; start < prompts.size(); start += batch) {
+    // A stop (SIGTERM/SIGUSR1) between generation batches: the run resumes
+    // from the checkpoint written before this evaluation (core/stop.h).
+    core::throw_if_stop_requested("generation");
     const size_t end = std::min(prompts.size(), start + batch);
     std::vector<std::vector<int64_t>> ids;
     for (size_t i = start; i < end; ++i) ids.push_back(prompts[i].ids);
