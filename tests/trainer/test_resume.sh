@@ -141,5 +141,35 @@ if ls "$work/cfgmis/demo/checkpoints"/ckpt-*.h5 > /dev/null 2>&1; then
 else
   fail "no checkpoint to test the config check on"
 fi
+# --- 5. the SLURM script requeues on 85 and only on 85 ----------------------
+sbatch_script=$(dirname "$0")/../../tools/slurm/train.sbatch
+mkdir -p "$work/fakebin"
+cat > "$work/fakebin/srun" <<'SH'
+#!/usr/bin/env bash
+echo "srun $*" >> "$FAKE_LOG"
+exit "$FAKE_RC"
+SH
+cat > "$work/fakebin/scontrol" <<'SH'
+#!/usr/bin/env bash
+echo "scontrol $*" >> "$FAKE_LOG"
+SH
+chmod +x "$work/fakebin/srun" "$work/fakebin/scontrol"
+for frc in 85 0 1; do
+  : > "$work/fake.log"
+  rc=0
+  PATH="$work/fakebin:$PATH" FAKE_LOG="$work/fake.log" FAKE_RC=$frc SLURM_JOB_ID=4242 \
+    bash "$sbatch_script" some.yaml grpo.steps=5 > /dev/null || rc=$?
+  grep -q -- "train --config some.yaml --resume auto grpo.steps=5" "$work/fake.log" ||
+    fail "sbatch: srun was not called with --resume auto (got: $(cat "$work/fake.log"))"
+  if [ $frc -eq 85 ]; then
+    grep -q "scontrol requeue 4242" "$work/fake.log" || fail "sbatch: exit 85 did not requeue"
+    [ $rc -eq 0 ] || fail "sbatch: a requeued job should leave with 0, got $rc"
+  else
+    ! grep -q scontrol "$work/fake.log" || fail "sbatch: exit $frc requeued"
+    [ $rc -eq $frc ] || fail "sbatch: exit $frc became $rc"
+  fi
+done
+echo "ok 5: the SLURM script requeues on 85 only"
+
 rm -rf "$work"
 echo "all resume tests passed"
