@@ -148,6 +148,10 @@ void declare_options(Schema& s, Config& c) {
         "teacher weights are multiples of this (1, 5, 10, 20, 25): coarse steps are easier "
         "for a small model to write and still sum to 100")
       .range(1, 25);
+  s.add("data.teacher_criterion_order", &c.data.teacher_criterion_order,
+        "order of the criteria in a teacher chain's Part 2: importance (heaviest first, as Part 1 "
+        "derives them) or fixed (the world's criterion order)")
+      .choices({"importance", "fixed"});
 
   // pretrain (stage 0)
   s.add("pretrain.steps", &c.pretrain.steps, "stage-0 language-modelling steps on world text").min(0);
@@ -210,6 +214,15 @@ void declare_options(Schema& s, Config& c) {
         "optimizer steps between checkpoints, counted over all stages (0: at stage ends only)")
       .min(0);
   s.add("checkpoint.keep_last", &c.checkpoint.keep_last, "complete checkpoints kept (0: all)").min(0);
+
+  // dist
+  s.add("dist.learners", &c.dist.learners, "learner ranks (0: every rank that is not a rollout rank)").min(0);
+  s.add("dist.rollouts", &c.dist.rollouts, "separate rollout ranks (0: learners generate their own rollouts)")
+      .min(0);
+  s.add("dist.watchdog_s", &c.dist.watchdog_s,
+        "seconds a collective may take before the job aborts naming the rank and operation (0: never)")
+      .min(0);
+  s.add("dist.bucket_mb", &c.dist.bucket_mb, "gradient all-reduce bucket size, MB").range(0.01, 4096);
 
   // scaling (test-time Ind-m / Pro-n, prototypes; DESIGN.md §7)
   s.add("scaling.prototypes", &c.scaling.prototypes,

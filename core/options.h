@@ -101,6 +101,7 @@ struct DataOptions {
   int64_t teacher_max_draws = 4;
   int64_t teacher_max_criteria = 4;
   int64_t teacher_weight_step = 10;
+  std::string teacher_criterion_order = "importance";
 };
 
 // Stage 0: language modelling on world text (cached, keyed by world+model).
@@ -195,6 +196,14 @@ struct ScalingOptions {
   double lambda_tr = 0.1;
 };
 
+// The job's processes (docs/DISTRIBUTED.md).
+struct DistOptions {
+  int64_t learners = 0;      // learner ranks (0: every rank that is not a rollout rank)
+  int64_t rollouts = 0;      // separate rollout ranks
+  double watchdog_s = 300;   // a collective slower than this is a hang: abort naming rank and op
+  double bucket_mb = 25;     // gradient all-reduce bucket size
+};
+
 struct Config {
   RunOptions run;
   LogOptions log;
@@ -210,6 +219,7 @@ struct Config {
   CurriculumOptions curriculum;
   EvalOptions eval;
   CheckpointOptions checkpoint;
+  DistOptions dist;
   ScalingOptions scaling;
 };
 

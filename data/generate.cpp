@@ -71,7 +71,8 @@ TeacherOptions teacher_options(const core::DataOptions& d) {
   return TeacherOptions{.temperature = d.teacher_temperature,
                         .max_draws = d.teacher_max_draws,
                         .max_criteria = d.teacher_max_criteria,
-                        .weight_step = d.teacher_weight_step};
+                        .weight_step = d.teacher_weight_step,
+                        .criterion_order = d.teacher_criterion_order};
 }
 
 Calibration generate_dir(const core::WorldOptions& wopts, const core::DataOptions& dopts,

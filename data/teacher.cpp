@@ -73,6 +73,9 @@ Teacher::Teacher(const World& world, const Posterior& posterior, TeacherOptions 
                "set data.teacher_max_criteria >= 3");
   PGENRM_CHECK(options.max_draws >= 1, "the teacher needs at least one draw per pair",
                "set data.teacher_max_draws >= 1");
+  PGENRM_CHECK(options.criterion_order == "importance" || options.criterion_order == "fixed",
+               "teacher criterion order '" + options.criterion_order + "' is not known",
+               "use importance or fixed (data.teacher_criterion_order)");
   PGENRM_CHECK(options.weight_step >= 1 && 100 % options.weight_step == 0 &&
                    options.max_criteria * options.weight_step <= 100,
                "data.teacher_weight_step must divide 100 and leave every criterion at least one step",
@@ -132,12 +135,13 @@ TeacherDraw Teacher::draw(const Pair& pair, const User& user, const History& his
   for (double& x : d.weights) x *= std::exp(kWeightNoise * t * rng.normal());
   const double sum = std::accumulate(d.weights.begin(), d.weights.end(), 0.0);
   for (double& x : d.weights) x /= sum;
-  // Part 2 lists the picked criteria in the world's fixed order, so a
-  // writer never repeats one and the weights carry the importance; Part 1
-  // names them by importance.
+  // Part 1 names the picked criteria by importance. Part 2 lists them in the
+  // same order (each weight then has a typical size by position — the
+  // heaviest first — and the list is a copy of Part 1's), or in the world's
+  // fixed order (the weights alone carry the importance).
   const std::vector<int> by_weight = pick_criteria(d.weights);
   std::vector<int> picked = by_weight;
-  std::sort(picked.begin(), picked.end());
+  if (options_.criterion_order == "fixed") std::sort(picked.begin(), picked.end());
   std::vector<double> picked_w;
   for (int c : picked) picked_w.push_back(d.weights[c]);
   const auto pct = percentages(picked_w, static_cast<int>(options_.weight_step));

@@ -30,6 +30,9 @@ struct TeacherOptions {
   int64_t max_draws = 4;     // K of rejection sampling
   int64_t max_criteria = 4;  // 3 or 4 criteria per chain
   int64_t weight_step = 1;   // weights are multiples of this (must divide 100)
+  // Order of the criteria in Part 2: "importance" (heaviest first, the order
+  // Part 1's derivation names them) or "fixed" (the world's criterion order).
+  std::string criterion_order = "importance";
 };
 
 struct TeacherDraw {

@@ -16,6 +16,7 @@
 #include "model/generate.h"
 #include "trainer/batch.h"
 #include "trainer/grpo_loss.h"
+#include "trainer/data_parallel.h"
 #include "trainer/learner.h"
 
 namespace pgenrm::trainer {
@@ -47,8 +48,11 @@ struct GrpoPrompt {
 class GrpoStage {
  public:
   // `reference` may be null when knobs.kl_coef == 0.
+  // With `dp` (learner ranks > 1), every rank is given the same global
+  // prompts and takes its shard (trainer/data_parallel.h); samples are those
+  // of one rank with all prompts, metrics are over all ranks.
   GrpoStage(model::TransformerImpl& policy, model::TransformerImpl* reference, Learner& learner,
-            GrpoStageConfig cfg);
+            GrpoStageConfig cfg, const DataParallel* dp = nullptr);
 
   // One rollout batch and its μ epochs of updates. Returns the step metrics
   // (reward_mean, reward_std, or_acc, pr_mean, format_error_rate, kl,
@@ -62,6 +66,7 @@ class GrpoStage {
   model::TransformerImpl* reference_;
   Learner& learner_;
   GrpoStageConfig cfg_;
+  const DataParallel* dp_;
 };
 
 }  // namespace pgenrm::trainer

@@ -1,4 +1,6 @@
 #include "trainer/pipeline.h"
+#include "comm/world.h"
+#include "trainer/data_parallel.h"
 #include "trainer/run_checkpoint.h"
 #include "trainer/run_setup.h"
 
@@ -65,8 +67,9 @@ Snapshot snapshot(const std::string& stage, const torch::nn::Module* m, const mo
 // as it goes; its data cursor is the epoch and the batches left in it.
 void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int64_t steps,
               int64_t batch, const ScheduleSpec& sched, const core::Config& cfg, const std::string& stage,
-              core::MetricsWriter& metrics, int64_t pad, RunCheckpointer* ck) {
-  Learner learner(m.parameters(), sched, cfg.trainer.weight_decay, cfg.trainer.grad_clip);
+              core::MetricsWriter& metrics, int64_t pad, RunCheckpointer* ck, const DataParallel& dp) {
+  auto sync = dp.make_grad_sync(m.parameters());
+  Learner learner(m.parameters(), sched, cfg.trainer.weight_decay, cfg.trainer.grad_clip, sync.get());
   m.train();
   std::vector<std::vector<int64_t>> batches;
   uint64_t epoch = 0;
@@ -85,24 +88,26 @@ void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int6
       batches.resize(cur.value("left", size_t{0}));  // the loop takes them from the back
     }
   }
-  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
+  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, dp.is_root());
   auto t0 = std::chrono::steady_clock::now();
   int64_t tokens = 0;
   for (int64_t step = start; step < steps; ++step) {
     if (batches.empty()) batches = length_bucketed_batches(ex, batch, 8, cfg.run.seed + epoch++);
     std::vector<int64_t> idx = batches.back();
     batches.pop_back();
+    // Each loss is divided by the target tokens of the whole step (every
+    // rank's share, known on every rank), and gradients are summed over the
+    // ranks: N ranks × grad_accum micro-batches equal one big batch.
+    int64_t step_tokens = 0;
+    for (int64_t i : idx) step_tokens += static_cast<int64_t>(ex[i].target.size());
+    const auto [b0, b1] = dp.shard(idx.size());
     std::vector<SeqExample> part;
-    for (int64_t i : idx) part.push_back(ex[i]);
-    // trainer.grad_accum micro-batches; each loss is divided by the target
-    // tokens of the whole step, so accumulation equals one big batch.
+    for (size_t k = b0; k < b1; ++k) part.push_back(ex[idx[k]]);
     const int64_t n_micro = std::min<int64_t>(cfg.trainer.grad_accum, static_cast<int64_t>(part.size()));
     std::vector<TokenBatch> micro;
-    int64_t step_tokens = 0;
     for (int64_t k = 0; k < n_micro; ++k) {
       const size_t a = part.size() * k / n_micro, e = part.size() * (k + 1) / n_micro;
       micro.push_back(collate({part.begin() + a, part.begin() + e}, pad));
-      step_tokens += micro.back().target_tokens;
       tokens += micro.back().ids_BT.numel();
     }
     StepStats st = learner.step([&](int64_t k) {
@@ -112,7 +117,7 @@ void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int6
     }, n_micro);
     if (step % 10 == 0 || step + 1 == steps) {
       metrics.write(step, stage, {{"loss", st.loss}, {"grad_norm", st.grad_norm}, {"lr", st.lr},
-                                  {"tokens_per_s", tokens / std::max(1e-9, seconds_since(t0))}});
+                                  {"tokens_per_s", dp.sum(tokens) / std::max(1e-9, seconds_since(t0))}});
     }
     bar.update(step + 1, "loss " + std::to_string(st.loss).substr(0, 6));
     snap.stage_step = step + 1;
@@ -128,7 +133,7 @@ void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int6
 
 // Stage 0: language modelling on world text, cached across runs.
 model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter& metrics, json* row,
-                          RunCheckpointer* ck) {
+                          RunCheckpointer* ck, const DataParallel& dp) {
   core::Config key_cfg;
   key_cfg.model = cfg.model;
   key_cfg.pretrain = cfg.pretrain;
@@ -178,14 +183,16 @@ model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter
   auto t0 = std::chrono::steady_clock::now();
   ScheduleSpec sched{cfg.pretrain.lr, cfg.pretrain.warmup_steps, cfg.pretrain.steps, 0.1};
   train_lm(*m, docs, cfg.pretrain.steps, cfg.pretrain.batch_size, sched, cfg, "stage0", metrics,
-           s.task->pad(), ck);
+           s.task->pad(), ck, dp);
   // Published by a rename: a run killed while writing leaves no cache that
   // a later run would take for complete.
-  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  model::save_hf(*m, tmp, cfg.data.dir + "/tokenizer.json");
-  fs::remove_all(dir);
-  fs::rename(tmp, dir);
+  if (dp.is_root()) {
+    const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
+    fs::remove_all(tmp);
+    model::save_hf(*m, tmp, cfg.data.dir + "/tokenizer.json");
+    fs::remove_all(dir);
+    fs::rename(tmp, dir);
+  }
   (*row)["cached"] = false;
   (*row)["wall_s"] = seconds_since(t0);
   (*row)["documents"] = docs.size();
@@ -211,7 +218,8 @@ void stage_psi(model::TransformerImpl& m, const core::Config& cfg, Setup& s, cor
     ex.push_back({p.ids, s.task->target(r.chain)});
   }
   ScheduleSpec sched{cfg.trainer.lr, cfg.trainer.warmup_steps, cfg.sft.steps, cfg.trainer.min_lr_ratio};
-  train_lm(m, ex, cfg.sft.steps, cfg.trainer.batch_size, sched, cfg, "psi", metrics, s.task->pad(), &ck);
+  train_lm(m, ex, cfg.sft.steps, cfg.trainer.batch_size, sched, cfg, "psi", metrics, s.task->pad(), &ck,
+           ck.dp());
 }
 
 GrpoStageConfig grpo_config(const core::Config& cfg) {
@@ -259,13 +267,15 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
   const chain::RuleScorer pr_scorer;
   const int64_t steps = curriculum ? cfg.curriculum.steps : cfg.grpo.steps;
   if (steps == 0) return;
+  const DataParallel& dp = ck.dp();
+  auto sync = dp.make_grad_sync(m.parameters());
   Learner learner(m.parameters(), ScheduleSpec{cfg.grpo.lr, cfg.grpo.warmup_steps, steps, 1.0},
-                  cfg.trainer.weight_decay, cfg.trainer.grad_clip);
+                  cfg.trainer.weight_decay, cfg.trainer.grad_clip, sync.get());
   GrpoStageConfig gcfg = grpo_config(cfg);
   // A chain ends at <eos>: nothing after it is sampled or trained on.
   gcfg.sample.stop_ids = {s.task->eos()};
   gcfg.sample.pad_id = s.task->pad();
-  GrpoStage grpo(m, ref, learner, gcfg);
+  GrpoStage grpo(m, ref, learner, gcfg, &dp);
   std::vector<bool> hard;
   for (size_t i : s.train) hard.push_back(s.ds.pairs[i].hard_negative);
   CurriculumSpec spec{cfg.curriculum.p0, cfg.curriculum.p1, cfg.curriculum.schedule, 4, steps,
@@ -285,7 +295,7 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
     uniform_state = cur.at("uniform_state").get<uint64_t>();
     sampler.restore_state(cur.at("sampler").get<std::string>());
   }
-  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
+  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, dp.is_root());
   for (int64_t step = start; step < steps; ++step) {
     double realised = 0;
     std::vector<size_t> items;
@@ -379,8 +389,10 @@ json stage_bt(model::TransformerImpl& backbone, const core::Config& cfg, Setup& 
   seed_stage(cfg, stage);  // the head's initialisation
   BtModel bt{clone_model(backbone, cfg)};
   bt->train();
+  const DataParallel& dp = ck.dp();
+  auto sync = dp.make_grad_sync(bt->parameters());
   Learner learner(bt->parameters(), ScheduleSpec{cfg.bt.lr, 10, cfg.bt.steps, 0.1},
-                  cfg.trainer.weight_decay, cfg.trainer.grad_clip);
+                  cfg.trainer.weight_decay, cfg.trainer.grad_clip, sync.get());
   uint64_t st = cfg.run.seed + (personalised ? 11 : 13);
   const int64_t max_len = cfg.model.max_seq_len;
   Snapshot snap = snapshot(stage, bt.get(), backbone.config());
@@ -393,22 +405,29 @@ json stage_bt(model::TransformerImpl& backbone, const core::Config& cfg, Setup& 
     start = ck.stage_step();
     st = ck.streams().at("state").get<uint64_t>();
   }
-  core::Progress bar(stage, cfg.bt.steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, true);
+  core::Progress bar(stage, cfg.bt.steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s,
+                     dp.is_root());
   for (int64_t step = start; step < cfg.bt.steps; ++step) {
+    // Every rank draws the whole batch and keeps its shard; its mean loss
+    // is weighted by its share, and gradients are summed over the ranks.
     std::vector<SeqExample> c, r;
+    const auto [b0, b1] = dp.shard(static_cast<size_t>(cfg.bt.batch_size));
     for (int64_t k = 0; k < cfg.bt.batch_size; ++k) {
       st = st * 6364136223846793005ULL + 1442695040888963407ULL;
       const size_t i = s.train[(st >> 33) % s.train.size()];
+      if (static_cast<size_t>(k) < b0 || static_cast<size_t>(k) >= b1) continue;
       c.push_back(bt_example(s, i, 0, personalised, st, max_len));
       r.push_back(bt_example(s, i, 1, personalised, st, max_len));
     }
-    TokenBatch bc = collate(c, s.task->pad()), br = collate(r, s.task->pad());
+    const double share = static_cast<double>(c.size()) / static_cast<double>(cfg.bt.batch_size);
     double acc = 0;
     StepStats sts = learner.step([&](int64_t) {
-      at::Tensor loss = bt_loss(*bt, bc, br, &acc);
+      TokenBatch bc = collate(c, s.task->pad()), br = collate(r, s.task->pad());
+      at::Tensor loss = bt_loss(*bt, bc, br, &acc) * share;
       loss.backward();
       return loss.item<double>();
-    }, 1);
+    }, c.empty() ? 0 : 1);
+    acc = dp.sum(acc * share);
     if (step % 10 == 0) metrics.write(step, stage, {{"loss", sts.loss}, {"train_acc", acc}, {"lr", sts.lr}});
     bar.update(step + 1);
     snap.stage_step = step + 1;
@@ -492,19 +511,34 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std:
   // deterministic variant usable.
   at::globalContext().setDeterministicAlgorithms(cfg.run.deterministic, /*warn_only=*/true);
   core::install_stop_handlers();
-  RunCheckpointer ck(cfg, run_dir, resume);
-  if (!ck.resuming()) clear_old_checkpoints(ck.dir());
-  ensure_world(cfg);
+  // The job: one process, or learner ranks under mpirun/srun (dist.*). Every
+  // learner runs this same code on its shard of each batch
+  // (trainer/data_parallel.h); rank 0 alone writes files.
+  comm::WorldOptions wo;
+  wo.layout.learners = static_cast<int>(cfg.dist.learners);
+  wo.layout.rollouts = static_cast<int>(cfg.dist.rollouts);
+  wo.watchdog.timeout_s = cfg.dist.watchdog_s;
+  comm::World world(wo);
+  PGENRM_CHECK(world.n_rollouts() == 0,
+               "dist.rollouts = " + std::to_string(world.n_rollouts()) +
+                   ": separate rollout ranks are not part of `pgenrm train` in this build",
+               "set dist.rollouts: 0 (every rank is a learner and generates its own share of the rollouts)");
+  if (world.distributed()) PGENRM_LOG_INFO("job: ", world.describe());
+  const DataParallel dp(world.distributed() ? &world.learners() : nullptr, cfg.dist.bucket_mb);
+  RunCheckpointer ck(cfg, run_dir, resume, dp);
+  if (!ck.resuming() && dp.is_root()) clear_old_checkpoints(ck.dir());
+  if (dp.is_root()) ensure_world(cfg);
+  dp.barrier("data generation on rank 0");
   auto s = load_setup(cfg);
   PGENRM_LOG_INFO("data: ", s->ds.users.size(), " users, ", s->train.size(), " train pairs, ",
                   s->teacher.size(), " teacher chains, evaluating ", s->test_eval.size(),
                   " test pairs × ", cfg.eval.seeds, " seeds; vocabulary ", s->tok->vocab_size());
-  core::MetricsWriter metrics(run_dir + "/metrics.jsonl");
+  core::MetricsWriter metrics(dp.is_root() ? run_dir + "/metrics.jsonl" : "/dev/null");
   json& rows = ck.rows();
   auto add_row = [&](const std::string& name, json r) {
     r["row"] = name;
     rows.push_back(r);
-    std::ofstream(run_dir + "/results.json") << json{{"rows", rows}}.dump(2) << "\n";
+    if (dp.is_root()) std::ofstream(run_dir + "/results.json") << json{{"rows", rows}}.dump(2) << "\n";
     if (r.contains("accuracy"))
       PGENRM_LOG_INFO(name, ": accuracy ", r["accuracy"].get<double>(), " ± ", r["se"].get<double>());
   };
@@ -538,7 +572,7 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std:
       if (!backbone) {
         json s0;
         const bool current = ck.position("stage0") != StagePos::kDone;
-        backbone = stage0(cfg, *s, metrics, &s0, current ? &ck : nullptr);
+        backbone = stage0(cfg, *s, metrics, &s0, current ? &ck : nullptr, ck.dp());
         if (!ck.has_row(s0_name)) {
           s0["row"] = s0_name;
           rows.push_back(s0);
@@ -619,8 +653,9 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std:
     return checkpoint::kRequeueExitCode;
   }
 
+  if (!dp.is_root()) return 0;
   model::save_hf(*rm, run_dir + "/model", cfg.data.dir + "/tokenizer.json");
-  json summary = {{"rows", rows}, {"wall_s", seconds_since(t_start)},
+  json summary = {{"rows", rows}, {"wall_s", seconds_since(t_start)}, {"learner_ranks", dp.size()},
                   {"eval_pairs", s->test_eval.size()}, {"eval_seeds", cfg.eval.seeds}};
   std::ofstream(run_dir + "/results.json") << summary.dump(2) << "\n";
   print_table(rows);

@@ -4,6 +4,7 @@
 #include <torch/optim/adamw.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -74,7 +75,7 @@ void check_compatible(const std::string& saved_yaml, const core::Config& cfg, co
   for (const auto& [key, value] : b) {
     auto it = a.find(key);
     if (it == a.end() || it->second == value) continue;
-    if (starts_with(key, "log.") || starts_with(key, "checkpoint.") || key == "run.threads" ||
+    if (starts_with(key, "log.") || starts_with(key, "checkpoint.") || key == "run.threads" || key == "dist.watchdog_s" ||
         key == "run.name" || key == "run.out_dir")
       continue;
     if (starts_with(key, "model.") || starts_with(key, "world.") || starts_with(key, "data."))
@@ -91,8 +92,9 @@ void check_compatible(const std::string& saved_yaml, const core::Config& cfg, co
 
 }  // namespace
 
-RunCheckpointer::RunCheckpointer(const core::Config& cfg, const std::string& run_dir, const std::string& resume)
-    : cfg_(cfg), dir_(cfg.checkpoint.dir.empty() ? run_dir + "/checkpoints" : cfg.checkpoint.dir) {
+RunCheckpointer::RunCheckpointer(const core::Config& cfg, const std::string& run_dir, const std::string& resume,
+                                 const DataParallel& dp)
+    : cfg_(cfg), dp_(dp), dir_(cfg.checkpoint.dir.empty() ? run_dir + "/checkpoints" : cfg.checkpoint.dir) {
   if (resume.empty() || resume == "none") return;
   const std::string where = resume == "auto" ? dir_ : resume;
   if (resume == "auto" || std::filesystem::is_directory(where)) {
@@ -185,11 +187,19 @@ void RunCheckpointer::restore_step(Learner& learner, const torch::nn::Module& m)
 void RunCheckpointer::after_step(const Snapshot& s) {
   ++global_step_;
   const bool due = cfg_.checkpoint.every_steps > 0 && global_step_ % cfg_.checkpoint.every_steps == 0;
-  if (due || core::stop_requested()) save(s);
+  // One flag over the ranks: a signal seen by any rank stops all at this step.
+  const bool stop = dp_.any(core::stop_requested());
+  if (stop && !core::stop_requested()) core::request_stop(SIGTERM);
+  if (due || stop) save(s);
 }
 
 void RunCheckpointer::save(const Snapshot& s) {
-  write(s);
+  if (dp_.is_root()) write(s);
+  // The others wait: a rank leaving with 85 while rank 0 still writes would
+  // make the launcher kill rank 0 mid-save.
+  dp_.barrier("checkpoint save");
+  const bool stop = dp_.any(core::stop_requested());
+  if (stop && !core::stop_requested()) core::request_stop(SIGTERM);
   core::throw_if_stop_requested(("stage " + s.stage).c_str());
 }
 

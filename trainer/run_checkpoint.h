@@ -19,7 +19,8 @@
 // Saves happen every checkpoint.every_steps optimizer steps (counted over
 // the whole run: the file name's step), when a stage finishes training (its
 // evaluation pending), after each result row, and when a stop was requested
-// (core/stop.h), after which StopRequested is thrown.
+// (core/stop.h, agreed over the learner ranks), after which StopRequested is
+// thrown on every rank.
 //
 // Not here: the HDF5 files (checkpoint/), the stages themselves
 // (trainer/pipeline.cpp).
@@ -35,6 +36,7 @@
 
 #include "checkpoint/state.h"
 #include "core/options.h"
+#include "trainer/data_parallel.h"
 
 namespace torch::nn {
 class Module;
@@ -69,7 +71,15 @@ class RunCheckpointer {
   // file (docs/CHECKPOINTS.md). A resumed config that differs from the
   // checkpoint's in a field that changes shapes or data (model.*, world.*,
   // data.*) is refused, naming the field; other differences are warned about.
-  RunCheckpointer(const core::Config& cfg, const std::string& run_dir, const std::string& resume);
+  //
+  // With several learner ranks (`dp`), every rank reads the checkpoint it
+  // resumes from (a file system all ranks see), learner rank 0 alone writes,
+  // and the others wait for the write to finish; a stop requested on any
+  // rank stops all of them at the same step. Generators are seeded alike on
+  // every rank (the data shard is what differs), so /rng/0 serves all.
+  RunCheckpointer(const core::Config& cfg, const std::string& run_dir, const std::string& resume,
+                  const DataParallel& dp);
+  const DataParallel& dp() const { return dp_; }
 
   bool resuming() const { return resumed_.has_value(); }
   const std::string& resumed_from() const { return resumed_path_; }
@@ -105,6 +115,7 @@ class RunCheckpointer {
   void write(const Snapshot& s);
 
   core::Config cfg_;
+  const DataParallel& dp_;
   std::string dir_;
   std::optional<checkpoint::CheckpointState> resumed_;
   std::string resumed_path_;

@@ -1,0 +1,56 @@
+#include "trainer/data_parallel.h"
+
+#include <ATen/ATen.h>
+
+#include "comm/collectives.h"
+#include "comm/grad_sync.h"
+
+namespace pgenrm::trainer {
+
+DataParallel::DataParallel(comm::Collectives* learners, double bucket_mb)
+    : c_(learners && learners->size() > 1 ? learners : nullptr), bucket_mb_(bucket_mb) {
+  if (c_) {
+    rank_ = c_->rank();
+    size_ = c_->size();
+  }
+}
+
+std::pair<size_t, size_t> DataParallel::shard(size_t n) const {
+  const size_t r = static_cast<size_t>(rank_), w = static_cast<size_t>(size_);
+  const size_t base = n / w, extra = n % w;
+  const size_t begin = r * base + std::min(r, extra);
+  return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
+double DataParallel::sum(double v) const {
+  if (!c_) return v;
+  at::Tensor t = at::tensor({v}, at::kDouble);
+  c_->all_reduce(t, comm::ReduceOp::kSum, "scalar sum");
+  return t.item<double>();
+}
+
+bool DataParallel::any(bool v) const {
+  if (!c_) return v;
+  at::Tensor t = at::tensor({static_cast<int32_t>(v)}, at::kInt);
+  c_->all_reduce(t, comm::ReduceOp::kMax, "flag");
+  return t.item<int32_t>() != 0;
+}
+
+void DataParallel::barrier(const std::string& label) const {
+  if (c_) c_->barrier(label);
+}
+
+std::unique_ptr<comm::GradSync> DataParallel::make_grad_sync(const std::vector<at::Tensor>& params) const {
+  if (!c_) return nullptr;
+  comm::BucketOptions o;
+  o.bucket_mb = bucket_mb_;
+  o.op = comm::ReduceOp::kSum;
+  auto s = std::make_unique<comm::BucketedGradSync>(*c_, o);
+  std::vector<at::Tensor> trainable;
+  for (const auto& p : params)
+    if (p.requires_grad()) trainable.push_back(p);
+  s->attach(trainable);
+  return s;
+}
+
+}  // namespace pgenrm::trainer
