@@ -40,6 +40,22 @@ void DataParallel::barrier(const std::string& label) const {
   if (c_) c_->barrier(label);
 }
 
+std::vector<std::vector<uint8_t>> DataParallel::all_gather_bytes(const std::vector<uint8_t>& mine) const {
+  if (!c_) return {mine};
+  at::Tensor len = at::tensor({static_cast<int64_t>(mine.size())}, at::kLong);
+  at::Tensor lens = c_->all_gather(len, "byte lengths");
+  const int64_t longest = lens.max().item<int64_t>();
+  at::Tensor buf = at::zeros({1, std::max<int64_t>(longest, 1)}, at::kByte);
+  std::copy(mine.begin(), mine.end(), buf.data_ptr<uint8_t>());
+  at::Tensor all = c_->all_gather(buf, "bytes").contiguous();
+  std::vector<std::vector<uint8_t>> out;
+  for (int r = 0; r < size_; ++r) {
+    const uint8_t* p = all[r].data_ptr<uint8_t>();
+    out.emplace_back(p, p + lens[r].item<int64_t>());
+  }
+  return out;
+}
+
 std::unique_ptr<comm::GradSync> DataParallel::make_grad_sync(const std::vector<at::Tensor>& params) const {
   if (!c_) return nullptr;
   comm::BucketOptions o;

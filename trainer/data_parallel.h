@@ -44,6 +44,8 @@ class DataParallel {
   double sum(double v) const;
   bool any(bool v) const;
   void barrier(const std::string& label) const;
+  // Every rank's bytes, in rank order (lengths may differ).
+  std::vector<std::vector<uint8_t>> all_gather_bytes(const std::vector<uint8_t>& mine) const;
 
   // The gradient sync for a Learner over `params` (summing; hooks attached
   // now so the first step overlaps too); null on one rank.

@@ -180,7 +180,10 @@ void RunCheckpointer::restore_step(Learner& learner, const torch::nn::Module& m)
     checkpoint::restore_adamw(learner.optimizer(), checkpoint::named_parameters(m), os, resumed_path_);
   }
   learner.set_steps_done(stage_step());
-  auto rng = resumed_->rng.find(0);
+  // This rank's generator; a rank the checkpoint did not have (the job
+  // grew) takes rank 0's.
+  auto rng = resumed_->rng.find(dp_.rank());
+  if (rng == resumed_->rng.end()) rng = resumed_->rng.find(0);
   if (rng != resumed_->rng.end() && rng->second.count("cpu")) checkpoint::restore_cpu_rng(rng->second.at("cpu"));
 }
 
@@ -194,7 +197,7 @@ void RunCheckpointer::after_step(const Snapshot& s) {
 }
 
 void RunCheckpointer::save(const Snapshot& s) {
-  if (dp_.is_root()) write(s);
+  write(s);  // gathers on every rank; only rank 0 writes the file
   // The others wait: a rank leaving with 85 while rank 0 still writes would
   // make the launcher kill rank 0 mid-save.
   dp_.barrier("checkpoint save");
@@ -204,6 +207,10 @@ void RunCheckpointer::save(const Snapshot& s) {
 }
 
 void RunCheckpointer::write(const Snapshot& s) {
+  // Every rank's generator (they are seeded alike, but a rank that drew
+  // more — e.g. a bigger shard — would differ), gathered to the writer.
+  const auto rngs = dp_.all_gather_bytes(checkpoint::capture_cpu_rng());
+  if (!dp_.is_root()) return;
   checkpoint::CheckpointState st;
   st.step = global_step_;
   st.stage = s.stage;
@@ -211,7 +218,7 @@ void RunCheckpointer::write(const Snapshot& s) {
   st.counters["trained"] = s.trained ? 1 : 0;
   st.config_yaml = core::dump_config(cfg_);
   st.code_version = PGENRM_CODE_VERSION;
-  st.world_layout = R"({"learners":1,"rollout_workers":0})";
+  st.world_layout = "{\"learners\":" + std::to_string(dp_.size()) + ",\"rollout_workers\":0}";
   st.model_config_json = s.model_config_json;
   if (s.model) st.model = checkpoint::named_parameters(*s.model);
   if (s.reference)
@@ -221,7 +228,7 @@ void RunCheckpointer::write(const Snapshot& s) {
     st.optim = std::move(os.per_param);
     st.optim_config_json = std::move(os.groups_json);
   }
-  st.rng[0]["cpu"] = checkpoint::capture_cpu_rng();
+  for (size_t r = 0; r < rngs.size(); ++r) st.rng[static_cast<int>(r)]["cpu"] = rngs[r];
   st.data_streams["rows"] = rows_.dump();
   st.data_streams["stage"] = s.streams ? s.streams().dump() : "{}";
   // save_checkpoint logs the file, its size and time.
