@@ -1,6 +1,8 @@
 #include "trainer/eval_summary.h"
 
 #include <cmath>
+
+#include "core/error.h"
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +46,7 @@ EvalSummary summarize_flat(const std::vector<const PairOutcome*>& items) {
   for (auto& [p, v] : per_pair) var += std::pow(v.first / v.second - mean, 2);
   s.se = s.n_pairs > 1 ? std::sqrt(var / (s.n_pairs - 1) / s.n_pairs) : 0.0;
   for (auto& [seed, v] : per_seed) s.seed_accuracy.push_back(v.first / v.second);
+  for (auto& [p, v] : per_pair) s.pair_accuracy.push_back(v.first / v.second);
   return s;
 }
 
@@ -63,6 +66,7 @@ EvalSummary summarize(const std::vector<PairOutcome>& outcomes,
           break;
         }
     s.groups[g] = summarize_flat(in);
+    s.groups[g].pair_accuracy.clear();
   }
   return s;
 }
@@ -77,12 +81,28 @@ void to_json(nlohmann::json& j, const EvalSummary& s) {
                      {"accuracy_ties_dropped", s.accuracy_ties_dropped},
                      {"seed_accuracy", s.seed_accuracy}};
   if (s.oracle_accuracy >= 0) j["oracle_accuracy"] = s.oracle_accuracy;
+  if (!s.pair_accuracy.empty()) j["pair_accuracy"] = s.pair_accuracy;
   if (s.wall_s > 0) j["wall_s"] = s.wall_s;
   if (!s.groups.empty()) {
     nlohmann::json g = nlohmann::json::object();
     for (const auto& [name, sub] : s.groups) to_json(g[name], sub);
     j["groups"] = g;
   }
+}
+
+PairedDiff paired_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  PGENRM_CHECK(a.size() == b.size(), "paired comparison of " + std::to_string(a.size()) + " and " +
+                                         std::to_string(b.size()) + " pairs",
+               "compare scorers evaluated on the same pairs");
+  PairedDiff d;
+  d.n = static_cast<int64_t>(a.size());
+  if (d.n == 0) return d;
+  for (size_t i = 0; i < a.size(); ++i) d.diff += a[i] - b[i];
+  d.diff /= static_cast<double>(d.n);
+  double var = 0;
+  for (size_t i = 0; i < a.size(); ++i) var += std::pow(a[i] - b[i] - d.diff, 2);
+  d.se = d.n > 1 ? std::sqrt(var / static_cast<double>(d.n - 1) / static_cast<double>(d.n)) : 0.0;
+  return d;
 }
 
 }  // namespace pgenrm::trainer

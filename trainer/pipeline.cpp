@@ -134,11 +134,8 @@ void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int6
 // Stage 0: language modelling on world text, cached across runs.
 model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter& metrics, json* row,
                           RunCheckpointer* ck, const DataParallel& dp) {
-  core::Config key_cfg;
-  key_cfg.model = cfg.model;
-  key_cfg.pretrain = cfg.pretrain;
-  key_cfg.run.seed = cfg.run.seed;
-  const std::string key = world_key(cfg) + core::dump_config(key_cfg);
+  const std::string key = world_key(cfg) + config_sections(cfg, {"model", "pretrain"}) +
+                          "seed: " + std::to_string(cfg.run.seed) + "\n";
   const std::string dir = cfg.data.dir + "/stage0-" + hex(fnv1a(key));
   if (fs::exists(dir + "/model.safetensors")) {
     PGENRM_LOG_INFO("stage 0: reusing the pretrained backbone in ", dir);
@@ -463,9 +460,24 @@ json stage_bt(model::TransformerImpl& backbone, const core::Config& cfg, Setup& 
   return sum;
 }
 
+// Each row against the non-personalised Bradley–Terry baseline, paired over
+// the same pairs and seeds: {"diff", "se"} under "vs_bt_non_personalised".
+void add_paired_comparisons(json& rows) {
+  const json* base = nullptr;
+  for (const auto& r : rows)
+    if (r.value("row", "") == "BT non-personalised" && r.contains("pair_accuracy")) base = &r;
+  if (!base) return;
+  const auto b = (*base)["pair_accuracy"].get<std::vector<double>>();
+  for (auto& r : rows) {
+    if (!r.contains("pair_accuracy") || &r == base) continue;
+    const PairedDiff d = paired_difference(r["pair_accuracy"].get<std::vector<double>>(), b);
+    r["vs_bt_non_personalised"] = {{"diff", d.diff}, {"se", d.se}, {"pairs", d.n}};
+  }
+}
+
 void print_table(const json& rows) {
-  std::cout << "\n| row | accuracy | ± SE | ties | parse failures | stated | no criteria | cold start | warm | hard neg. |\n"
-               "|---|---|---|---|---|---|---|---|---|---|\n";
+  std::cout << "\n| row | accuracy | ± SE | Δ vs BT non-pers. (paired SE) | ties | parse failures | stated | no criteria | cold start | warm | hard neg. |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows) {
     if (!r.contains("accuracy")) continue;
     auto g = [&](const char* name) -> std::string {
@@ -474,8 +486,15 @@ void print_table(const json& rows) {
       os << std::fixed << std::setprecision(3) << r["groups"][name]["accuracy"].get<double>();
       return os.str();
     };
+    std::string vs;
+    if (r.contains("vs_bt_non_personalised")) {
+      std::ostringstream os;
+      os << std::showpos << std::fixed << std::setprecision(3) << r["vs_bt_non_personalised"]["diff"].get<double>()
+         << std::noshowpos << " (" << r["vs_bt_non_personalised"]["se"].get<double>() << ")";
+      vs = os.str();
+    }
     std::cout << std::fixed << std::setprecision(3) << "| " << r["row"].get<std::string>() << " | "
-              << r["accuracy"].get<double>() << " | " << r["se"].get<double>() << " | "
+              << r["accuracy"].get<double>() << " | " << r["se"].get<double>() << " | " << vs << " | "
               << r.value("ties", 0) << " | " << r.value("parse_failures", 0) << " | "
               << g("stated_criteria") << " | " << g("no_criteria") << " | " << g("cold_start")
               << " | " << g("warm") << " | " << g("hard_negative") << " |\n";
@@ -654,6 +673,7 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std:
   }
 
   if (!dp.is_root()) return 0;
+  add_paired_comparisons(rows);
   model::save_hf(*rm, run_dir + "/model", cfg.data.dir + "/tokenizer.json");
   json summary = {{"rows", rows}, {"wall_s", seconds_since(t_start)}, {"learner_ranks", dp.size()},
                   {"eval_pairs", s->test_eval.size()}, {"eval_seeds", cfg.eval.seeds}};

@@ -33,12 +33,19 @@ std::string hex(uint64_t v) {
 }
 
 // The options text that decides a world: regenerate only when it changes.
-std::string world_key(const core::Config& c) {
-  core::Config k;
-  k.world = c.world;
-  k.data = c.data;
-  return core::dump_config(k);
+std::string config_sections(const core::Config& c, const std::vector<std::string>& sections) {
+  std::istringstream in(core::dump_config(c));
+  std::string line, out;
+  bool keep = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#')
+      keep = std::find(sections.begin(), sections.end(), line.substr(0, line.find(':'))) != sections.end();
+    if (keep) out += line + "\n";
+  }
+  return out;
 }
+
+std::string world_key(const core::Config& c) { return config_sections(c, {"world", "data"}); }
 
 void ensure_world(const core::Config& cfg) {
   const std::string dir = cfg.data.dir;

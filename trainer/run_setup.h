@@ -37,7 +37,11 @@ double seconds_since(std::chrono::steady_clock::time_point t0);
 uint64_t fnv1a(const std::string& s);
 std::string hex(uint64_t v);
 
-// The options text that decides a world: regenerate only when it changes.
+// The resolved config's text restricted to some top-level sections: a cache
+// key that options elsewhere (added or changed) do not invalidate.
+std::string config_sections(const core::Config& c, const std::vector<std::string>& sections);
+// The options text that decides a world (world.*, data.*): regenerate only
+// when it changes.
 std::string world_key(const core::Config& c);
 // Generates PersonaWorld into data.dir unless the same options made it.
 void ensure_world(const core::Config& cfg);

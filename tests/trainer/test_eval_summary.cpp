@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "trainer/eval_summary.h"
 
 using namespace pgenrm::trainer;
@@ -47,3 +48,31 @@ TEST(EvalSummary, VerdictFromScores) {
   EXPECT_EQ(verdict_from_scores(6.0, 6.0), Verdict::kTie);
   EXPECT_EQ(verdict_from_scores(std::nan(""), 6.0), Verdict::kParseFailure);
 }
+
+namespace pgenrm::trainer {
+namespace {
+
+// Two scorers that agree on which pairs are hard: the paired SE of their
+// difference is far below either accuracy's own SE, and the difference is
+// the difference of the accuracies.
+TEST(EvalSummary, PairedDifferenceUsesThePairing) {
+  std::vector<PairOutcome> a, b;
+  for (int64_t p = 0; p < 200; ++p) {
+    const bool hard = p % 2 == 0;
+    a.push_back({p, 1, hard ? Verdict::kWrong : Verdict::kCorrect, {}});
+    // b = a, except 20 of the easy pairs go wrong.
+    const bool lost = !hard && p % 20 == 1;
+    b.push_back({p, 1, hard || lost ? Verdict::kWrong : Verdict::kCorrect, {}});
+  }
+  const EvalSummary sa = summarize(a, {}), sb = summarize(b, {});
+  ASSERT_EQ(sa.pair_accuracy.size(), 200u);
+  const PairedDiff d = paired_difference(sa.pair_accuracy, sb.pair_accuracy);
+  EXPECT_NEAR(d.diff, sa.accuracy - sb.accuracy, 1e-12);
+  EXPECT_NEAR(d.diff, 10.0 / 200.0, 1e-12);
+  EXPECT_LT(d.se, 0.5 * sa.se);
+  EXPECT_GT(d.se, 0.0);
+  EXPECT_THROW(paired_difference(sa.pair_accuracy, {0.5}), pgenrm::Error);
+}
+
+}  // namespace
+}  // namespace pgenrm::trainer
