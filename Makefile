@@ -55,6 +55,8 @@ check-long: build
 bench: build
 	@$(BUILD_DIR)/bin/bench_model
 	@$(BUILD_DIR)/bin/bench_checkpoint
+	@# needs the demo world and model (make demo); says so and is skipped otherwise
+	-@$(BUILD_DIR)/bin/bench_scaling
 
 demo: build
 	@bash tools/demo.sh $(BUILD_DIR)/bin/pgenrm

@@ -148,7 +148,7 @@ int run_cli(int argc, char** argv) {
     if (subs["tokenize"]->parsed()) return cmd_tokenize(tok);
     if (subs["checkpoint"]->parsed()) return cmd_checkpoint(ckpt);
     if (subs["data"]->parsed()) return cmd_data(common, data_args);
-    if (subs["eval"]->parsed()) return cmd_eval_scaled(common, eval_args);
+    if (subs["eval"]->parsed()) return cmd_eval(common, eval_args);
     if (common.dry_run) {
       for (auto* s : app.get_subcommands()) return cmd_dry_run(s->get_name(), common);
     }

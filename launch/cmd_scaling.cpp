@@ -7,7 +7,7 @@
 
 namespace pgenrm::launch {
 
-int cmd_eval_scaled(const CommonArgs& args, const EvalArgs& e) {
+int cmd_eval(const CommonArgs& args, const EvalArgs& e) {
   RunContext ctx = make_run_context(args.config, args.overrides, /*make_run_dir=*/false);
   trainer::EvalRequest req;
   req.checkpoint = e.checkpoint;

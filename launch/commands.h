@@ -31,10 +31,8 @@ struct EvalArgs {
   int64_t ind = 1, pro = 0;
   bool scaling_table = false;
 };
-int cmd_eval(const CommonArgs& common, const EvalArgs& args);  // without --pro / --scaling-table
-// `pgenrm eval` as the CLI runs it: with --pro N and --scaling-table through
-// scaling/ (launch/cmd_scaling.cpp), else as cmd_eval.
-int cmd_eval_scaled(const CommonArgs& common, const EvalArgs& args);
+// With --pro N and --scaling-table through scaling/ (launch/cmd_scaling.cpp).
+int cmd_eval(const CommonArgs& common, const EvalArgs& args);
 
 // `pgenrm prototypes build|refine|inspect [--checkpoint DIR] [--out FILE]`.
 struct PrototypesArgs {

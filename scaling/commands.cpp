@@ -87,6 +87,7 @@ ScaledOptions scaled_options(const core::Config& cfg, int64_t ind, int64_t pro) 
   trainer::RmEvalOptions e = trainer::eval_options(cfg, std::max<int64_t>(1, ind), cfg.eval.temperature);
   o.sample = e.sample;
   o.batch = e.batch;
+  o.pro_batch = e.batch * 8;
   o.kind = e.kind;
   o.history = data::history_options(cfg.data);
   return o;

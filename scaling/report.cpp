@@ -124,7 +124,15 @@ std::string table_markdown(const json& table) {
   for (const auto& r : table) {
     char v[64], w[64], nb[32] = "–";
     auto pct = [](const json& x) { return x.is_number() ? 100.0 * x.get<double>() : std::nan(""); };
-    std::snprintf(v, sizeof v, "%.0f%% / %.0f%%", pct(r["ind_chain_valid_rate"]), pct(r["pro_chain_valid_rate"]));
+    auto share = [&](const json& x) {
+      const double p = pct(x);
+      if (std::isnan(p)) return std::string("–");
+      char b[16];
+      std::snprintf(b, sizeof b, "%.0f%%", p);
+      return std::string(b);
+    };
+    std::snprintf(v, sizeof v, "%s / %s", share(r["ind_chain_valid_rate"]).c_str(),
+                  share(r["pro_chain_valid_rate"]).c_str());
     std::snprintf(w, sizeof w, "%.1f | %.2f", r["wall_s"].get<double>(), r["relative_wall"].get<double>());
     if (r.contains("neighbour_same_true_prototype"))
       std::snprintf(nb, sizeof nb, "%.2f", r["neighbour_same_true_prototype"].get<double>());

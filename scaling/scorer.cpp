@@ -172,7 +172,7 @@ std::vector<ScaledScore> ScaledScorer::score(const std::vector<size_t>& pairs, u
     model::SampleParams sp = opts_.sample;
     sp.seed = seed;
     sp.step = 1;  // a counter stream apart from the Ind chains'
-    auto pro = trainer::score_with_model(rm_, task_, theirs, 1, sp, opts_.batch);
+    auto pro = trainer::score_with_model(rm_, task_, theirs, 1, sp, std::max<int64_t>(1, opts_.pro_batch));
     std::vector<std::vector<const trainer::ReadChain*>> by_pair(pairs.size());
     for (size_t r = 0; r < pro.size(); ++r) by_pair[owner[r]].push_back(&pro[r].chains.front());
     for (size_t k = 0; k < pairs.size(); ++k) out[k].pro = mean_of_chains(by_pair[k]);

@@ -35,7 +35,10 @@ struct ScaledOptions {
   int64_t pro = 0;  // neighbour users
   double c_self = 0.5, c_pro = 0.5;
   model::SampleParams sample;     // of sampled chains (Ind-m with m > 1, Pro-n)
-  int64_t batch = 32;             // prompts per generation call
+  int64_t batch = 32;             // own prompts per generation call
+  // Neighbour prompts per generation call: each has one chain, so a call
+  // holds as many sequences as `batch` own prompts with Ind-8.
+  int64_t pro_batch = 256;
   data::PromptKind kind = data::PromptKind::kPsi;
   data::HistoryOptions history;   // how a neighbour's history is drawn
   int64_t analysis_chains = 4;    // own chains whose Part 1 is embedded (mean)

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-namespace pgenrm::scaling::testing {
+namespace pgenrm::scaling::test {
 
 struct Planted {
   at::Tensor x;                 // [N, d]
@@ -32,4 +32,4 @@ inline Planted planted(int64_t k, int64_t per, int64_t d, double spread, double 
   return p;
 }
 
-}  // namespace pgenrm::scaling::testing
+}  // namespace pgenrm::scaling::test

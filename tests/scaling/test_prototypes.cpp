@@ -26,8 +26,8 @@ using namespace pgenrm;
 using namespace pgenrm::scaling;
 
 namespace {
-Prototypes planted_prototypes(int64_t k, int64_t per, testing::Planted* out = nullptr) {
-  auto p = testing::planted(k, per, 12, 1.0, 0.25, 21, /*normalise=*/true);
+Prototypes planted_prototypes(int64_t k, int64_t per, test::Planted* out = nullptr) {
+  auto p = test::planted(k, per, 12, 1.0, 0.25, 21, /*normalise=*/true);
   std::vector<std::string> ids;
   for (int64_t i = 0; i < p.x.size(0); ++i) ids.push_back("u" + std::to_string(i));
   KMeansOptions o;
@@ -39,7 +39,7 @@ Prototypes planted_prototypes(int64_t k, int64_t per, testing::Planted* out = nu
 }  // namespace
 
 TEST(Prototypes, NeighboursComeFromTheNearestPrototypeMostSimilarFirst) {
-  testing::Planted p;
+  test::Planted p;
   Prototypes protos = planted_prototypes(4, 20, &p);
   for (int64_t q : {0, 25, 47, 79}) {
     auto nb = protos.neighbours(p.x[q], 8, protos.member_ids[q]);
@@ -55,7 +55,7 @@ TEST(Prototypes, NeighboursComeFromTheNearestPrototypeMostSimilarFirst) {
 }
 
 TEST(Prototypes, TooFewMembersSpillToTheNextNearestPrototype) {
-  testing::Planted p;
+  test::Planted p;
   Prototypes protos = planted_prototypes(3, 5, &p);
   auto nb = protos.neighbours(p.x[0], 7, protos.member_ids[0]);
   ASSERT_EQ(nb.size(), 7u);
@@ -93,7 +93,7 @@ TEST(Prototypes, TensorsAndFileRoundTrip) {
 }
 
 TEST(Prototypes, RefinedCentresReassignMembers) {
-  testing::Planted p;
+  test::Planted p;
   Prototypes protos = planted_prototypes(2, 10, &p);
   EXPECT_EQ(protos.reassign(), 0);
   protos.centroids = protos.centroids.flip(0).contiguous();  // swap the two centres
