@@ -8,6 +8,8 @@
 #      final parameters bit-identical to an uninterrupted -np 2 run
 #   3. SIGUSR1 to mpirun (forwarded to every rank) mid-stage → all ranks
 #      stop at the same step, rank 0 checkpoints, exit 85 → resume → identical
+#   4. a learner that hangs (SIGSTOP) → the other exits within the watchdog
+#      timeout with a message naming its rank and the operation
 # Usage: test_dist_train.sh PGENRM MPIEXEC PYTHON CONFIG [SEED]
 set -euo pipefail
 bin=$1
@@ -79,5 +81,25 @@ wait "$pid" || rc=$?
   fail "resume after SIGUSR1 failed"
 cmp "$(params two_long)" "$(params usr1)" || fail "SIGUSR1 and resumed: parameters differ"
 echo "ok 3: SIGUSR1 → both ranks stop, exit 85 → resumed, bit-identical"
+# --- 4. a hung learner → the watchdog ends the job -----------------------------
+start "$work/hang.log" hang sft.steps=400 dist.watchdog_s=3
+for _ in $(seq 1 1000); do
+  grep -q "BT + history: accuracy" "$work/hang.log" 2>/dev/null && break
+  sleep 0.02
+done
+ranks=($(pgrep -P "$pid" -f "pgenrm train" | sort -n))
+[ ${#ranks[@]} -eq 2 ] || fail "hang: expected 2 ranks, found ${#ranks[@]}"
+t0=$(date +%s)
+kill -STOP "${ranks[1]}"
+rc=0
+wait "$pid" || rc=$?
+t1=$(date +%s)
+kill -KILL "${ranks[1]}" 2>/dev/null || true
+[ $rc -ne 0 ] || fail "hang: the job ended with 0 although a rank hung"
+grep -q "pgenrm watchdog: rank 0: .* did not complete within 3 s" "$work/hang.log" ||
+  { tail -20 "$work/hang.log"; fail "hang: no watchdog message naming rank 0 and the operation"; }
+[ $((t1 - t0)) -le 60 ] || fail "hang: the job took $((t1 - t0)) s to end (watchdog 3 s)"
+echo "ok 4: a hung learner ended the job after $((t1 - t0)) s: $(grep -o "pgenrm watchdog: rank 0: [^;]*" "$work/hang.log" | head -1)"
+
 rm -rf "$work"
 echo "all distributed training tests passed"
