@@ -192,35 +192,7 @@ Pair pair_from(const Json& j) {
 
 }  // namespace
 
-std::string nan_to_null(const std::string& line) {
-  std::string out;
-  out.reserve(line.size());
-  bool in_string = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (in_string) {
-      out += c;
-      if (c == '\\' && i + 1 < line.size())
-        out += line[++i];
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    bool replaced = false;
-    for (const char* word : {"-Infinity", "Infinity", "NaN"}) {
-      const size_t n = std::char_traits<char>::length(word);
-      if (line.compare(i, n, word) == 0) {
-        out += "null";
-        i += n - 1;
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) out += c;
-  }
-  return out;
-}
+// nan_to_null is defined in data/jsonl.cpp (the real-data loaders share it).
 
 void write_pairs_jsonl(const std::string& path, const std::vector<Pair>& pairs) {
   auto out = open_out(path);

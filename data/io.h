@@ -18,8 +18,9 @@
 // number may be missing, and report a bad line as "file:line: reason".
 // Writers emit a fixed key order, so equal data gives byte-identical files.
 //
-// Not here: the PRISM / Chatbot Arena raw-format converters (later loaders
-// map those into these types).
+// Not here: the real-data loaders (data/prism.h, prb.h, arena.h, lampqa.h),
+// which map the public schemas into these types and report bad rows instead
+// of throwing; data/convert.h writes their result in these files.
 #pragma once
 
 #include <string>
@@ -50,7 +51,7 @@ void write_teacher_jsonl(const std::string& path, const std::vector<TeacherRecor
 std::vector<TeacherRecord> read_teacher_jsonl(const std::string& path);
 
 // A bare NaN / Infinity outside strings becomes null (Python's json writes
-// them; JSON does not allow them). Exposed for tests.
+// them; JSON does not allow them). Exposed for tests; defined in jsonl.cpp.
 std::string nan_to_null(const std::string& line);
 
 }  // namespace pgenrm::data

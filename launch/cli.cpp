@@ -62,11 +62,39 @@ int run_cli(int argc, char** argv) {
     const std::string name = s.name;
     if (name == "data") {
       // The action comes first so that it is not taken for an override.
-      sub->add_option("action", data_args.action, "generate | calibrate")
+      sub->add_option("action", data_args.action,
+                      "generate | calibrate (PersonaWorld); stats | validate | convert | rank (real data)")
           ->required()
-          ->check(CLI::IsMember({"generate", "calibrate"}));
-      sub->add_option("--out,-o", data_args.out, "output directory (default: data.dir)");
-      add_common(sub, &common, &help_config);
+          ->check(CLI::IsMember({"generate", "calibrate", "stats", "validate", "convert", "rank"}));
+      sub->add_option("--out,-o", data_args.out,
+                      "output directory (generate: default data.dir; convert: required)");
+      sub->add_option("--config,-c", common.config, "YAML config file (generate, calibrate)");
+      sub->add_option("args", data_args.args,
+                      "generate/calibrate: config overrides key=value; others: data files or directories");
+      sub->add_flag("--help-config", help_config, "list every config option and exit");
+      sub->add_option("--format,-f", data_args.format, "real data: prism | prb | arena | lampqa")
+          ->check(CLI::IsMember({"prism", "prb", "arena", "lampqa"}));
+      sub->add_flag("--strict", data_args.strict, "any bad row is fatal (default: skip and count it)");
+      sub->add_option("--min-gap", data_args.min_gap,
+                      "PRISM: drop pairs whose score gap is below this (1-100 scale)")->capture_default_str()
+          ->check(CLI::Range(0.0, 100.0));
+      sub->add_option("--history", data_args.history, "PersonalRewardBench: history pairs per test pair")->capture_default_str()
+          ->check(CLI::Range(0, 64));
+      sub->add_option("--seed", data_args.seed, "splits (PRISM, Arena) and history sampling (PRB)")->capture_default_str();
+      sub->add_option("--test-share", data_args.test_share,
+                      "PRISM/Arena: share of each user's conversations in test")->capture_default_str()
+          ->check(CLI::Range(0.0, 1.0));
+      sub->add_option("--val-share", data_args.val_share,
+                      "PRISM/Arena: share of each user's conversations in val")->capture_default_str()
+          ->check(CLI::Range(0.0, 1.0));
+      sub->add_option("--show", data_args.show, "file:line messages shown per skip reason")->capture_default_str()
+          ->check(CLI::Range(0, 1000000));
+      sub->add_option("--candidates", data_args.candidates,
+                      "rank (LaMP-QA): candidates JSONL {id, candidates: [{name, answer, rank, score}]}")
+          ->check(CLI::ExistingFile);
+      sub->add_option("--scorer", data_args.scorer,
+                      "rank: given (the candidates' score) | rubric (rubric-aspect word coverage)")->capture_default_str()
+          ->check(CLI::IsMember({"given", "rubric"}));
     } else if (name == "checkpoint") {
       sub->add_option("action", ckpt.action, "inspect | export")
           ->required()

@@ -46,11 +46,24 @@ struct CheckpointArgs {
 };
 int cmd_checkpoint(const CheckpointArgs& args);
 
-// `pgenrm data generate|calibrate`: action and output directory (empty out =
-// the config's data.dir). Implemented in launch/cmd_data.cpp.
+// `pgenrm data generate|calibrate [--out DIR] [key=value ...]` (PersonaWorld;
+// empty out = the config's data.dir) and `pgenrm data
+// stats|validate|convert|rank --format F PATH... [--out DIR] [--strict]`
+// (real data; data/real.h). `args` holds the overrides of generate and
+// calibrate, the paths of the others. Implemented in launch/cmd_data.cpp.
 struct DataArgs {
   std::string action;
   std::string out;
+  std::vector<std::string> args;
+  std::string format;      // prism | prb | arena | lampqa
+  bool strict = false;     // any bad row is fatal
+  double min_gap = 10.0;   // PRISM score-gap filter
+  int64_t history = 3;     // PRB: history pairs per test pair
+  uint64_t seed = 1234;    // splits (PRISM, Arena), history sampling (PRB)
+  double test_share = 0.2, val_share = 0.1;
+  int64_t show = 10;       // file:line messages shown per skip reason
+  std::string candidates;  // rank: LaMP-QA candidates file
+  std::string scorer = "given";  // rank: given | rubric
 };
 int cmd_data(const CommonArgs& args, const DataArgs& d);
 // Resolves and prints the config, creates the run directory; what the
