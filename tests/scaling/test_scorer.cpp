@@ -2,6 +2,7 @@
 // equals Ind-1, neighbour histories, and the whole scorer on a tiny model
 // (chain counts, neighbours excluding the user, Ind-0).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <ATen/ATen.h>
 
@@ -41,7 +42,10 @@ struct Tiny {
   model::Transformer m{nullptr};
   data::HistoryOptions hist;
   Tiny() {
-    const auto dir = std::filesystem::temp_directory_path() / "pgenrm_scaling_tiny";
+    // One directory per process: ctest runs each case as its own process,
+    // in parallel, and a shared directory would be removed under a reader.
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("pgenrm_scaling_tiny_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     core::WorldOptions wo;
     wo.users = 120;

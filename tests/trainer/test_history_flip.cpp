@@ -4,6 +4,7 @@
 // of the second. Scorers here are crafted on a small generated PersonaWorld;
 // the same function measures the trained reward model in every evaluation.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <numeric>
@@ -34,7 +35,9 @@ struct SmallWorld {
 const SmallWorld& small_world() {
   static SmallWorld* w = [] {
     auto* s = new SmallWorld;
-    const std::string dir = (fs::temp_directory_path() / "pgenrm_history_flip").string();
+    // One directory per process: ctest runs each case as its own process.
+    const std::string dir =
+        (fs::temp_directory_path() / ("pgenrm_history_flip_" + std::to_string(::getpid()))).string();
     fs::remove_all(dir);
     core::WorldOptions wo;
     wo.users = 300;
