@@ -1,5 +1,8 @@
 #include "comm/world.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <mpi.h>
 
 #include <ATen/core/Tensor.h>
@@ -137,6 +140,16 @@ World::World(const WorldOptions& opts, int* argc, char*** argv) : impl_(std::mak
     m.learner_group = std::make_unique<GroupCollectives>(lc, "learners", m.watchdog, m.rank, dev);
   if (wc != MPI_COMM_NULL)
     m.weight_group = std::make_unique<GroupCollectives>(wc, "weight_sync", m.watchdog, m.rank, dev);
+}
+
+void World::abort(int code, const std::string& message) const {
+  std::fprintf(stderr, "rank %d: %s\n", rank(), message.c_str());
+  std::fflush(stderr);
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
 }
 
 World::~World() {

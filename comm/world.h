@@ -78,6 +78,10 @@ class World {
   const WatchdogOptions& watchdog() const;
   std::string describe() const;  // "rank 2/4 rollout (learners 2, rollouts 2, mpi)"
 
+  // Prints "rank R: message" on stderr and ends the whole job with `code`
+  // (MPI_Abort: mpirun tears every rank down; one process: exit).
+  [[noreturn]] void abort(int code, const std::string& message) const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -53,15 +53,20 @@ void Client::connect() {
   Impl& m = *impl_;
   m.sock = tcp::socket(m.io);
   boost::system::error_code ec = asio::error::would_block;
-  tcp::endpoint ep(asio::ip::make_address(opts_.host), opts_.port);
-  m.sock.async_connect(ep, [&](boost::system::error_code e) { ec = e; });
+  // A host name (a cluster node) or an address.
+  tcp::resolver resolver(m.io);
+  boost::system::error_code rec;
+  const auto eps = resolver.resolve(opts_.host, std::to_string(opts_.port), rec);
+  PGENRM_CHECK(!rec, "cannot resolve the coordinator host '" + opts_.host + "': " + rec.message(),
+               "check --coordinator HOST:PORT");
+  asio::async_connect(m.sock, eps, [&](boost::system::error_code e, const tcp::endpoint&) { ec = e; });
   m.run_until([&] { return ec != asio::error::would_block; }, opts_.timeout_s);
   PGENRM_CHECK(!ec, "cannot reach the coordinator at " + opts_.host + ":" +
                         std::to_string(opts_.port) + ": " + ec.message(),
                "check --coordinator HOST:PORT and that the coordinator runs");
   m.up = true;
   const json reply = json::parse(
-      request(json{{"type", "hello"}, {"token", opts_.token}, {"worker", opts_.worker}}.dump()));
+      request(json{{"type", "hello"}, {"token", opts_.token}, {"worker", opts_.worker}, {"role", opts_.role}}.dump()));
   PGENRM_CHECK(reply.value("type", "") == "welcome",
                "the coordinator refused worker " + opts_.worker + ": " +
                    reply.value("error", reply.dump()),
@@ -107,8 +112,43 @@ Lease Client::lease(int max_items) {
   l.id = r.at("lease").get<uint64_t>();
   for (const auto& it : r.at("items"))
     l.items.push_back(WorkItem{it.at("id"), it.at("user"), it.at("payload")});
+  l.notice = r.value("notice", std::string());
+  l.drained = r.value("drained", false);
   return l;
 }
+
+namespace {
+json expect(const std::string& reply, const std::string& type) {
+  json r = json::parse(reply);
+  PGENRM_CHECK(r.value("type", "") == type,
+               "the coordinator answered '" + r.value("type", std::string("?")) + "' where '" + type +
+                   "' was expected: " + r.value("error", reply),
+               "is this client's role right (worker / learner)?");
+  return r;
+}
+}  // namespace
+
+void Client::submit(const std::vector<WorkItem>& items) {
+  json a = json::array();
+  for (const auto& it : items) a.push_back({{"id", it.id}, {"user", it.user}, {"payload", it.payload}});
+  expect(request(json{{"type", "submit"}, {"items", a}}.dump()), "ok");
+}
+
+std::vector<ItemResult> Client::take_results() {
+  const json r = expect(request(json{{"type", "take"}}.dump()), "results");
+  std::vector<ItemResult> out;
+  for (const auto& x : r.at("results"))
+    out.push_back(ItemResult{x.at("item").get<uint64_t>(), x.at("lease").get<uint64_t>(),
+                             x.at("worker").get<std::string>(), x.at("version").get<int64_t>(),
+                             x.at("result").get<std::string>()});
+  return out;
+}
+
+void Client::set_notice(const std::string& notice) {
+  expect(request(json{{"type", "notice"}, {"notice", notice}}.dump()), "ok");
+}
+
+std::string Client::ledger_json() { return expect(request(json{{"type", "ledger"}}.dump()), "ledger").dump(); }
 
 Accept Client::result(uint64_t lease, uint64_t item, int64_t version, const std::string& result) {
   const json r = json::parse(request(json{{"type", "result"},

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "coordinator/scheduler.h"
 
@@ -22,6 +23,9 @@ struct ClientOptions {
   uint16_t port = 0;
   std::string token;
   std::string worker;
+  // "worker" (leases, results) or "learner" (submits items, takes results,
+  // sets the notice: the trainer's side of a standalone coordinator).
+  std::string role = "worker";
   double timeout_s = 10;
   size_t max_frame_bytes = 64u << 20;
 };
@@ -42,6 +46,12 @@ class Client {
   void heartbeat();
   std::string stats_json();
   void leave();  // the coordinator requeues this worker's leases now
+
+  // Learner role only.
+  void submit(const std::vector<WorkItem>& items);
+  std::vector<ItemResult> take_results();
+  void set_notice(const std::string& notice);
+  std::string ledger_json();  // {accepted, duplicates, unknown, requeued, done, leases, revoked_leases}
 
   // One raw request (a JSON object) → the reply's JSON text.
   std::string request(const std::string& json_text);

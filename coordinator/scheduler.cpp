@@ -313,4 +313,18 @@ void Scheduler::restore_json(const std::string& text, Clock::time_point now) {
   reroute_all();
 }
 
+std::string Scheduler::ledger_summary_json() const {
+  int64_t revoked = 0;
+  for (const auto& r : ledger_.leases) revoked += r.state == LeaseRecord::State::kRevoked;
+  return nlohmann::json{{"accepted", ledger_.accepted},
+                        {"duplicates", ledger_.duplicates},
+                        {"unknown", ledger_.unknown},
+                        {"requeued", ledger_.requeued},
+                        {"done", ledger_.done.size()},
+                        {"submitted", items_.size()},
+                        {"leases", ledger_.leases.size()},
+                        {"revoked_leases", revoked}}
+      .dump();
+}
+
 }  // namespace pgenrm::coordinator

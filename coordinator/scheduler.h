@@ -53,6 +53,11 @@ struct SchedulerOptions {
 struct Lease {
   uint64_t id = 0;  // 0: nothing to do right now
   std::vector<WorkItem> items;
+  // Filled by the server on every lease reply: the learner's notice (an
+  // opaque string, e.g. the current weights version or "stop") and whether
+  // every submitted item is done.
+  std::string notice;
+  bool drained = false;
 };
 
 enum class Accept { kAccepted, kDuplicate, kUnknown };
@@ -120,8 +125,13 @@ class Scheduler {
   // Results not yet taken, in completion order.
   std::vector<ItemResult> take_results();
   bool all_done() const { return stats_done_ == static_cast<int64_t>(items_.size()); }
+  // What the learner wants every worker to know (opaque; lease replies carry it).
+  void set_notice(std::string notice) { notice_ = std::move(notice); }
+  const std::string& notice() const { return notice_; }
   Stats stats(Clock::time_point now) const;
   const Ledger& ledger() const { return ledger_; }
+  // {"accepted","duplicates","unknown","requeued","done","submitted","leases","revoked_leases"}
+  std::string ledger_summary_json() const;
   std::string owner_of(const std::string& user) const { return ring_.owner(user); }
   const HashRing& ring() const { return ring_; }
 
@@ -160,6 +170,7 @@ class Scheduler {
   Ledger ledger_;
   uint64_t next_lease_ = 1;
   int64_t stats_done_ = 0;
+  std::string notice_;
 };
 
 }  // namespace pgenrm::coordinator

@@ -37,6 +37,47 @@ json item_json(const WorkItem& it) {
   return {{"id", it.id}, {"user", it.user}, {"payload", it.payload}};
 }
 
+json stats_json(const Stats& st) {
+  json ws = json::array();
+  for (const auto& w : st.workers)
+    ws.push_back({{"worker", w.worker}, {"alive", w.alive}, {"items_done", w.items_done},
+                  {"active_leases", w.active_leases}, {"queued", w.queued},
+                  {"items_per_s", w.items_per_s}});
+  return json{{"type", "stats"}, {"submitted", st.submitted}, {"pending", st.pending},
+              {"leased", st.leased}, {"done", st.done}, {"workers", ws}};
+}
+
+json ledger_json(const Scheduler& s) {
+  json j = json::parse(s.ledger_summary_json());
+  j["type"] = "ledger";
+  return j;
+}
+
+// submit{items} → ok; take → results{...}; notice{notice} → ok; ledger.
+json learner_request(Scheduler& s, const std::string& type, const json& req) {
+  if (type == "submit") {
+    std::vector<WorkItem> items;
+    for (const auto& it : req.at("items"))
+      items.push_back(WorkItem{it.at("id").get<uint64_t>(), it.at("user").get<std::string>(),
+                               it.at("payload").get<std::string>()});
+    s.submit(items);
+    return json{{"type", "ok"}};
+  }
+  if (type == "take") {
+    json rs = json::array();
+    for (const auto& r : s.take_results())
+      rs.push_back({{"item", r.item}, {"lease", r.lease}, {"worker", r.worker}, {"version", r.version},
+                    {"result", r.result}});
+    return json{{"type", "results"}, {"results", rs}};
+  }
+  if (type == "notice") {
+    s.set_notice(req.at("notice").get<std::string>());
+    return json{{"type", "ok"}};
+  }
+  if (type == "ledger") return ledger_json(s);
+  throw std::runtime_error("'" + type + "' is not a learner request (submit, take, notice, ledger, stats)");
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -135,7 +176,10 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       authed_ = true;
       worker_ = req["worker"];
-      srv_.owner.with_scheduler([&](Scheduler& s) { s.join(worker_, Clock::now()); });
+      // A learner (the trainer's side when the coordinator runs standalone)
+      // submits items and takes results; it is never a worker on the ring.
+      learner_ = req.value("role", std::string("worker")) == "learner";
+      if (!learner_) srv_.owner.with_scheduler([&](Scheduler& s) { s.join(worker_, Clock::now()); });
       reply = {{"type", "welcome"}, {"heartbeat_s", srv_.opts.scheduler.heartbeat_timeout_s}};
       return true;
     }
@@ -143,6 +187,10 @@ class Session : public std::enable_shared_from_this<Session> {
       reply = srv_.owner.with_scheduler([&](Scheduler& s) {
         const auto now = Clock::now();
         ++srv_.counters.requests;
+        if (type == "stats") return stats_json(s.stats(now));
+        if (learner_) return learner_request(s, type, req);
+        if (type == "submit" || type == "take" || type == "notice" || type == "ledger")
+          throw std::runtime_error("'" + type + "' is a learner request; this connection said hello as a worker");
         // A worker declared dead that speaks again simply rejoins; its old
         // leases stay revoked, and its late results still count if first.
         if (!s.alive(worker_)) s.join(worker_, now);
@@ -152,23 +200,14 @@ class Session : public std::enable_shared_from_this<Session> {
           const Lease l = s.lease(worker_, req.value("max", 1), now);
           json items = json::array();
           for (const auto& it : l.items) items.push_back(item_json(it));
-          return json{{"type", "lease"}, {"lease", l.id}, {"items", items}};
+          return json{{"type", "lease"}, {"lease", l.id}, {"items", items}, {"notice", s.notice()},
+                      {"drained", s.all_done()}};
         }
         if (type == "result") {
           const Accept a = s.complete(worker_, req.at("lease").get<uint64_t>(),
                                       req.at("item").get<uint64_t>(), req.value("version", -1),
                                       req.value("result", std::string()), now);
           return json{{"type", "ack"}, {"status", to_string(a)}};
-        }
-        if (type == "stats") {
-          const Stats st = s.stats(now);
-          json ws = json::array();
-          for (const auto& w : st.workers)
-            ws.push_back({{"worker", w.worker}, {"alive", w.alive}, {"items_done", w.items_done},
-                          {"active_leases", w.active_leases}, {"queued", w.queued},
-                          {"items_per_s", w.items_per_s}});
-          return json{{"type", "stats"}, {"submitted", st.submitted}, {"pending", st.pending},
-                      {"leased", st.leased}, {"done", st.done}, {"workers", ws}};
         }
         if (type == "leave") {
           s.leave(worker_, "left", now);
@@ -242,6 +281,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 16384> rbuf_{};
   std::string out_, worker_;
   bool authed_ = false, closed_ = false;
+  bool learner_ = false;  // said hello with role "learner"
   uint64_t gen_ = 0;
 };
 

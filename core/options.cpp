@@ -181,6 +181,10 @@ void declare_options(Schema& s, Config& c) {
   s.add("grpo.agg", &c.grpo.agg, "loss aggregation").choices({"token_mean", "seq_mean"});
   s.add("grpo.std_norm", &c.grpo.std_norm, "divide advantages by the group std");
   s.add("grpo.drop_zero_var", &c.grpo.drop_zero_var, "drop groups whose rewards are all equal");
+  s.add("grpo.max_staleness", &c.grpo.max_staleness,
+        "with rollout workers: 0 = on-policy (rollouts of step s use the weights after step s-1); 1 = one-step-off "
+        "asynchronous (step s+1 is generated while step s trains; the PPO ratio uses the rollout log-probs)")
+      .range(0, 1);
   s.add("grpo.ppo_epochs", &c.grpo.ppo_epochs, "updates per rollout batch (μ)").range(1, 64);
   s.add("grpo.micro_batch", &c.grpo.micro_batch, "sequences per forward/backward").min(1);
   s.add("grpo.temperature", &c.grpo.temperature, "rollout temperature").range(0.01, 10);
@@ -223,6 +227,27 @@ void declare_options(Schema& s, Config& c) {
         "seconds a collective may take before the job aborts naming the rank and operation (0: never)")
       .min(0);
   s.add("dist.bucket_mb", &c.dist.bucket_mb, "gradient all-reduce bucket size, MB").range(0.01, 4096);
+  s.add("dist.external_rollouts", &c.dist.external_rollouts,
+        "GRPO rollouts come from workers that join by TCP (`pgenrm rollout --coordinator`), not from the learners");
+  s.add("dist.coordinator", &c.dist.coordinator,
+        "host:port of a standalone `pgenrm coordinator` (empty: learner rank 0 hosts the coordinator)");
+  s.add("dist.coordinator_bind", &c.dist.coordinator_bind,
+        "address the hosted coordinator listens on (127.0.0.1: this machine only; 0.0.0.0: every interface)");
+  s.add("dist.coordinator_port", &c.dist.coordinator_port,
+        "port of the hosted coordinator (0: any free port; written to <run dir>/coordinator.json)")
+      .range(0, 65535);
+  s.add("dist.token", &c.dist.token,
+        "shared token of the coordinator (empty: $PGENRM_COORDINATOR_TOKEN, else a random one written to "
+        "<run dir>/coordinator.json)");
+  s.add("dist.weights_dir", &c.dist.weights_dir,
+        "where learner 0 publishes weights for workers outside MPI (empty: <run dir>/rollout_weights)");
+  s.add("dist.items_per_lease", &c.dist.items_per_lease, "prompts a rollout worker takes per lease").range(1, 1024);
+  s.add("dist.heartbeat_s", &c.dist.heartbeat_s,
+        "a rollout worker silent this long is dead and its leases return to the queue")
+      .range(0.1, 86400);
+  s.add("dist.rollout_timeout_s", &c.dist.rollout_timeout_s,
+        "the learners stop with an error when no rollout result arrives for this long")
+      .range(1, 1e7);
 
   // scaling (test-time Ind-m / Pro-n, prototypes; DESIGN.md §7)
   s.add("scaling.prototypes", &c.scaling.prototypes,

@@ -136,6 +136,7 @@ struct GrpoOptions {
   double kl_coef = 0.05;
   std::string agg = "token_mean";
   bool std_norm = true;
+  int64_t max_staleness = 0;  // rollout workers: 0 on-policy, 1 one-step-off asynchronous
   bool drop_zero_var = true;
   int64_t ppo_epochs = 1;
   int64_t micro_batch = 16;
@@ -202,6 +203,16 @@ struct DistOptions {
   int64_t rollouts = 0;      // separate rollout ranks
   double watchdog_s = 300;   // a collective slower than this is a hang: abort naming rank and op
   double bucket_mb = 25;     // gradient all-reduce bucket size
+  // Rollout workers outside MPI (`pgenrm rollout`) and the coordinator.
+  bool external_rollouts = false;     // the learners wait for rollouts from workers that join by TCP
+  std::string coordinator;            // host:port of a standalone `pgenrm coordinator` ("" = learner 0 hosts it)
+  std::string coordinator_bind = "127.0.0.1";  // where the hosted coordinator listens
+  int64_t coordinator_port = 0;       // its port (0: any free port, written to <run dir>/coordinator.json)
+  std::string token;                  // shared token ("" = $PGENRM_COORDINATOR_TOKEN, else a random one)
+  std::string weights_dir;            // published weight files for external workers ("" = <run dir>/rollout_weights)
+  int64_t items_per_lease = 4;        // prompts a worker takes at once
+  double heartbeat_s = 30;            // a worker silent this long is dead; its leases are re-queued
+  double rollout_timeout_s = 600;     // no rollout result for this long: stop with an error
 };
 
 struct Config {

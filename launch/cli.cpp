@@ -55,6 +55,8 @@ int run_cli(int argc, char** argv) {
   CheckpointArgs ckpt;
   EvalArgs eval_args;
   PrototypesArgs proto_args;
+  RolloutArgs rollout_args;
+  CoordinatorArgs coord_args;
   std::map<std::string, CLI::App*> subs;
   for (const auto& s : kSubs) {
     CLI::App* sub = app.add_subcommand(s.name, s.help);
@@ -131,6 +133,27 @@ int run_cli(int argc, char** argv) {
       add_common(sub, &common, &help_config);
       sub->add_flag("--dry-run", common.dry_run,
                     "resolve and validate the config, write it to the run directory, and stop");
+    } else if (name == "rollout") {
+      sub->add_option("--run-dir", rollout_args.run_dir,
+                      "the training run's directory: the worker reads its coordinator.json (address and token), "
+                      "waiting for it to appear (default: the config's run directory)");
+      sub->add_option("--coordinator", rollout_args.coordinator, "HOST:PORT of the coordinator (instead of --run-dir)");
+      sub->add_option("--token", rollout_args.token, "the coordinator's token (default: coordinator.json or "
+                                                     "$PGENRM_COORDINATOR_TOKEN)");
+      sub->add_option("--name", rollout_args.name, "worker id (default: host:pid)");
+      sub->add_option("--wait-s", rollout_args.wait_s, "how long to wait for coordinator.json")->check(CLI::Range(0.0, 1e7));
+      sub->add_option("--die-after-items", rollout_args.die_after_items,
+                      "test hook: SIGKILL itself after N items while holding more of its lease");
+      add_common(sub, &common, &help_config);
+    } else if (name == "coordinator") {
+      sub->add_option("--bind", coord_args.bind, "address to listen on (default 127.0.0.1; 0.0.0.0 for a cluster)");
+      sub->add_option("--port", coord_args.port, "port (0: any free one, printed)")->check(CLI::Range(0, 65535));
+      sub->add_option("--token", coord_args.token, "shared token (default: $PGENRM_COORDINATOR_TOKEN)");
+      sub->add_option("--heartbeat-s", coord_args.heartbeat_s, "a worker silent this long is dead")
+          ->check(CLI::Range(0.1, 86400.0));
+      sub->add_option("--items-per-lease", coord_args.items_per_lease, "most items in one lease")
+          ->check(CLI::Range(1, 1024));
+      sub->add_option("--stats-every-s", coord_args.stats_every_s, "log queue depth and per-worker throughput (0: never)");
     } else if (name == "tokenize") {
       sub->add_option("--tokenizer,-t", tok.tokenizer, "tokenizer.json (BPE or WordLevel)")
           ->required()
@@ -177,6 +200,8 @@ int run_cli(int argc, char** argv) {
     if (subs["checkpoint"]->parsed()) return cmd_checkpoint(ckpt);
     if (subs["data"]->parsed()) return cmd_data(common, data_args);
     if (subs["eval"]->parsed()) return cmd_eval(common, eval_args);
+    if (subs["coordinator"]->parsed()) return cmd_coordinator(coord_args);
+    if (subs["rollout"]->parsed()) return cmd_rollout(common, rollout_args);
     if (common.dry_run) {
       for (auto* s : app.get_subcommands()) return cmd_dry_run(s->get_name(), common);
     }

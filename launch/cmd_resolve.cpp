@@ -13,8 +13,6 @@ namespace pgenrm::launch {
 int cmd_resolve_only(const std::string& sub, const CommonArgs& args) {
   static const std::map<std::string, std::string> kWhere = {
       {"serve", "HTTP reward service (serve/)"},
-      {"rollout", "rollout worker (rollout/)"},
-      {"coordinator", "coordinator service (coordinator/)"},
   };
   RunContext ctx = make_run_context(args.config, args.overrides, /*make_run_dir=*/true);
   PGENRM_LOG_WARN("pgenrm ", sub, ": the config is valid and was written to ", ctx.run_dir,

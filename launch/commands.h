@@ -66,6 +66,25 @@ struct DataArgs {
   std::string scorer = "given";  // rank: given | rubric
 };
 int cmd_data(const CommonArgs& args, const DataArgs& d);
+// `pgenrm rollout [--config C] [--run-dir DIR | --coordinator HOST:PORT --token T]`:
+// a rollout worker outside MPI (trainer/rollout_roles.h).
+struct RolloutArgs {
+  std::string coordinator, token, run_dir, name;
+  double wait_s = 600;
+  int64_t die_after_items = -1;  // test hook
+};
+int cmd_rollout(const CommonArgs& common, const RolloutArgs& args);
+
+// `pgenrm coordinator --token T [--bind A] [--port P]`: the coordinator alone.
+struct CoordinatorArgs {
+  std::string bind = "127.0.0.1", token;
+  int port = 0;
+  double heartbeat_s = 30;
+  int items_per_lease = 4;
+  double stats_every_s = 30;
+};
+int cmd_coordinator(const CoordinatorArgs& args);
+
 // Resolves and prints the config, creates the run directory; what the
 // subcommand then runs depends on what this build provides.
 int cmd_resolve_only(const std::string& sub, const CommonArgs& args);

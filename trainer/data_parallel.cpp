@@ -56,6 +56,17 @@ std::vector<std::vector<uint8_t>> DataParallel::all_gather_bytes(const std::vect
   return out;
 }
 
+void DataParallel::broadcast_string(std::string& s, const std::string& label) const {
+  if (!c_) return;
+  at::Tensor len = at::tensor({static_cast<int64_t>(rank_ == 0 ? s.size() : 0)}, at::kLong);
+  c_->broadcast(len, 0, label + " (length)");
+  const int64_t n = len.item<int64_t>();
+  at::Tensor buf = at::zeros({std::max<int64_t>(n, 1)}, at::kByte);
+  if (rank_ == 0) std::copy(s.begin(), s.end(), buf.data_ptr<uint8_t>());
+  c_->broadcast(buf, 0, label);
+  if (rank_ != 0) s.assign(reinterpret_cast<const char*>(buf.data_ptr<uint8_t>()), static_cast<size_t>(n));
+}
+
 std::unique_ptr<comm::GradSync> DataParallel::make_grad_sync(const std::vector<at::Tensor>& params) const {
   if (!c_) return nullptr;
   comm::BucketOptions o;

@@ -46,6 +46,8 @@ class DataParallel {
   void barrier(const std::string& label) const;
   // Every rank's bytes, in rank order (lengths may differ).
   std::vector<std::vector<uint8_t>> all_gather_bytes(const std::vector<uint8_t>& mine) const;
+  // Rank 0's string on every rank (`s` is overwritten elsewhere).
+  void broadcast_string(std::string& s, const std::string& label) const;
 
   // The gradient sync for a Learner over `params` (summing; hooks attached
   // now so the first step overlaps too); null on one rank.

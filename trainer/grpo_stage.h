@@ -8,6 +8,7 @@
 // Legend: N = prompts × G sequences, T padded sequence length.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -31,6 +32,15 @@ struct ChainReward {
 // Scores the G completions of prompt `item`.
 using RewardFn = std::function<std::vector<ChainReward>(
     int64_t item, const std::vector<std::vector<int64_t>>& completions)>;
+
+// A step's rollouts produced elsewhere (rollout workers, rollout/): G
+// chains per prompt for ALL of the step's prompts, in prompt order.
+struct RolloutBatch {
+  std::vector<std::vector<int64_t>> tokens;   // [prompt * G + g]
+  std::vector<std::vector<float>> logprobs;   // rollout log-probs of each token (same shape)
+  std::vector<ChainReward> rewards;           // [prompt * G + g]
+  int64_t prompt_tokens = 0, generated_tokens = 0;
+};
 
 struct GrpoStageConfig {
   GrpoKnobs knobs;
@@ -57,11 +67,29 @@ class GrpoStage {
   // One rollout batch and its μ epochs of updates. Returns the step metrics
   // (reward_mean, reward_std, or_acc, pr_mean, format_error_rate, kl,
   // clip_frac, entropy, chain_len, dropped_groups, loss, grad_norm, lr,
-  // tokens_per_s, rollout_s, update_s).
+  // tokens_per_s, rollout_s, update_s, chains_digest — a fingerprint of
+  // the sampled token ids, equal across runs that sampled the same chains).
   std::map<std::string, double> step(const std::vector<GrpoPrompt>& prompts, const RewardFn& reward,
                                      uint64_t seed);
 
+  // The same update on rollouts that arrived from rollout workers (`all`
+  // covers every prompt; this rank takes its shard). `behaviour_from_rollout`:
+  // the PPO ratio's denominator is the rollout log-probs (needed when the
+  // chains came from older weights, max_staleness ≥ 1); otherwise it is
+  // recomputed through the training path, as step() does. `rollout_s`: the
+  // time spent waiting for the rollouts, for the metrics.
+  std::map<std::string, double> step_with_rollouts(const std::vector<GrpoPrompt>& prompts, const RolloutBatch& all,
+                                                   bool behaviour_from_rollout, double rollout_s);
+
+  // The sampling step counter step() uses now (requests to rollout workers
+  // carry it, so their chains equal in-process ones).
+  uint64_t sample_step() const;
+
  private:
+  struct Local;  // this rank's share of a step's rollouts
+  std::map<std::string, double> update(const Local& l, std::chrono::steady_clock::time_point t0,
+                                       double rollout_s);
+
   model::TransformerImpl& policy_;
   model::TransformerImpl* reference_;
   Learner& learner_;

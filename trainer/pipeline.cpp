@@ -15,6 +15,7 @@
 #include <iomanip>
 #include <iostream>
 #include <numeric>
+#include <optional>
 #include <algorithm>
 #include <sstream>
 
@@ -37,6 +38,10 @@
 #include "trainer/bt.h"
 #include "trainer/curriculum.h"
 #include "trainer/grpo_stage.h"
+#include "trainer/grpo_rewards.h"
+#include "trainer/rollout_link.h"
+#include "trainer/rollout_roles.h"
+#include "rollout/protocol.h"
 #include "trainer/rm_eval.h"
 #include "trainer/sft.h"
 
@@ -237,31 +242,16 @@ GrpoStageConfig grpo_config(const core::Config& cfg) {
   return g;
 }
 
-// Criteria for PR when the user states none: the top criteria of the
-// posterior mean from the history (DESIGN.md §4: "synthesised from the history").
-std::vector<chain::UserCriterion> synthesised_criteria(const Setup& s, const data::Pair& p,
-                                                       const data::History& h) {
-  data::User anon = s.ds.user_of(p);
-  anon.stated.clear();
-  const data::Evidence e = data::gather_evidence(s.world, anon, h, data::AttributeSource::kPerceived);
-  const auto mass = s.posterior->mass(e);
-  const int scen = p.scenario.empty() ? 0 : s.world.scenario_index(p.scenario);
-  std::vector<double> w = s.posterior->mean_scenario_weights(mass, scen);
-  std::vector<int> idx(w.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](int a, int b) { return w[a] > w[b]; });
-  std::vector<chain::UserCriterion> out;
-  for (size_t k = 0; k < std::min<size_t>(3, idx.size()); ++k)
-    out.push_back({s.world.criteria[idx[k]], w[idx[k]]});
-  return out;
-}
-
 // Stages 2 and 3: GRPO. `curriculum` = false → CRE reward and uniform
-// prompts; true → outcome reward and the hard-negative schedule.
+// prompts; true → outcome reward and the hard-negative schedule. With
+// `link` the chains come from rollout workers (trainer/rollout_link.h):
+// on-policy (grpo.max_staleness 0: step s is generated from the weights
+// after step s−1, exactly the chains the learners would sample) or one
+// step off (1: step s+1 is generated while step s trains).
 void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const core::Config& cfg, Setup& s,
-                bool curriculum, core::MetricsWriter& metrics, RunCheckpointer& ck) {
+                bool curriculum, core::MetricsWriter& metrics, RunCheckpointer& ck, RolloutLink* link,
+                const std::string& run_dir) {
   const std::string stage = curriculum ? "curriculum" : "cre";
-  const chain::RuleScorer pr_scorer;
   const int64_t steps = curriculum ? cfg.curriculum.steps : cfg.grpo.steps;
   if (steps == 0) return;
   const DataParallel& dp = ck.dp();
@@ -273,6 +263,7 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
   gcfg.sample.stop_ids = {s.task->eos()};
   gcfg.sample.pad_id = s.task->pad();
   GrpoStage grpo(m, ref, learner, gcfg, &dp);
+  const RewardKnobs knobs{curriculum, cfg.grpo.alpha, cfg.grpo.beta};
   std::vector<bool> hard;
   for (size_t i : s.train) hard.push_back(s.ds.pairs[i].hard_negative);
   CurriculumSpec spec{cfg.curriculum.p0, cfg.curriculum.p1, cfg.curriculum.schedule, 4, steps,
@@ -292,60 +283,119 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
     uniform_state = cur.at("uniform_state").get<uint64_t>();
     sampler.restore_state(cur.at("sampler").get<std::string>());
   }
-  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, dp.is_root());
-  for (int64_t step = start; step < steps; ++step) {
+
+  // A step's prompts: the items drawn for it and their prompts.
+  struct Batch {
+    std::vector<GrpoPrompt> prompts;
+    std::vector<RmPrompt> meta;
+    std::vector<uint64_t> prompt_seeds;
     double realised = 0;
+    uint64_t seed = 0;
+    std::vector<uint64_t> ids;  // work items at the coordinator
+  };
+  auto draw = [&](int64_t step) {
+    Batch b;
     std::vector<size_t> items;
     if (curriculum) {
-      items = sampler.batch(step, cfg.grpo.prompts_per_step, &realised);
+      items = sampler.batch(step, cfg.grpo.prompts_per_step, &b.realised);
     } else {
       for (int64_t k = 0; k < cfg.grpo.prompts_per_step; ++k) {
         uniform_state = uniform_state * 6364136223846793005ULL + 1442695040888963407ULL;
         items.push_back(s.train[(uniform_state >> 33) % s.train.size()]);
       }
-      for (size_t i : items) realised += s.ds.pairs[i].hard_negative;
-      realised /= static_cast<double>(items.size());
+      for (size_t i : items) b.realised += s.ds.pairs[i].hard_negative;
+      b.realised /= static_cast<double>(items.size());
     }
-    const uint64_t seed = cfg.run.seed * 1000003ULL + step + (curriculum ? 500000 : 0);
-    std::vector<GrpoPrompt> prompts;
-    std::vector<RmPrompt> meta;
+    b.seed = cfg.run.seed * 1000003ULL + step + (curriculum ? 500000 : 0);
     for (size_t i : items) {
-      meta.push_back(s.task->prompt(i, data::PromptKind::kCre, seed + i));
-      prompts.push_back({static_cast<int64_t>(meta.size() - 1), meta.back().ids});
+      b.prompt_seeds.push_back(b.seed + i);
+      b.meta.push_back(s.task->prompt(i, data::PromptKind::kCre, b.seed + i));
+      b.prompts.push_back({static_cast<int64_t>(b.meta.size() - 1), b.meta.back().ids});
     }
-    RewardFn reward = [&](int64_t item, const std::vector<std::vector<int64_t>>& comps) {
-      const RmPrompt& p = meta[item];
-      const data::Pair& pair = s.ds.pairs[p.pair];
-      std::vector<chain::UserCriterion> crit;
-      if (!curriculum) {
-        crit = user_criteria(s.ds.user_of(pair),
-                             synthesised_criteria(s, pair, s.task->history(p.pair, seed + p.pair)));
+    return b;
+  };
+  // Sends a step's prompts to the rollout workers; `min_version`: the
+  // weights they must at least hold.
+  auto submit = [&](Batch& b, uint64_t sample_step) {
+    std::vector<rollout::Request> reqs;
+    std::vector<std::string> users;
+    for (size_t k = 0; k < b.meta.size(); ++k) {
+      rollout::Request q;
+      q.stage = stage;
+      q.step = static_cast<int64_t>(sample_step);
+      q.index = static_cast<int64_t>(k);
+      q.pair = static_cast<int64_t>(b.meta[k].pair);
+      q.prompt_seed = b.prompt_seeds[k];
+      q.prompt_hash = rollout::hash_ids(b.meta[k].ids);
+      q.seed = b.seed;
+      q.group = gcfg.group_size;
+      q.temperature = gcfg.sample.temperature;
+      q.top_p = gcfg.sample.top_p;
+      q.top_k = gcfg.sample.top_k;
+      q.max_new_tokens = gcfg.sample.max_new_tokens;
+      q.pad_id = gcfg.sample.pad_id;
+      q.stop_ids = gcfg.sample.stop_ids;
+      q.min_version = link->version();
+      reqs.push_back(q);
+      users.push_back(s.ds.pairs[b.meta[k].pair].user_id);
+    }
+    b.ids = link->submit(reqs, users);
+  };
+
+  core::Progress bar(stage, steps, core::parse_progress_mode(cfg.log.progress), cfg.log.interval_s, dp.is_root());
+  const bool async = link && cfg.grpo.max_staleness >= 1;
+  std::optional<Batch> next;  // submitted ahead (one step off)
+  for (int64_t step = start; step < steps; ++step) {
+    Batch b;
+    std::map<std::string, double> mtr;
+    if (!link) {
+      b = draw(step);
+      RewardFn reward = [&](int64_t item, const std::vector<std::vector<int64_t>>& comps) {
+        std::vector<ChainReward> out = chain_rewards(s, knobs, b.meta[item], b.prompt_seeds[item], comps);
+        double correct = 0;
+        for (const auto& c : out) correct += c.outcome > 0.5;
+        sampler.record_accuracy(b.meta[item].pair, correct / comps.size());
+        return out;
+      };
+      mtr = grpo.step(b.prompts, reward, b.seed);
+    } else {
+      const auto t0 = std::chrono::steady_clock::now();
+      const int64_t v_now = link->publish(m);  // no-op for workers that hold it already
+      if (next) {
+        b = std::move(*next);
+        next.reset();
+      } else {
+        b = draw(step);
+        submit(b, grpo.sample_step());
       }
-      std::vector<ChainReward> out;
-      double correct = 0;
-      for (const auto& c : comps) {
-        ReadChain r = s.task->read(c, p.order);
-        ChainReward cr;
-        // A wrong stated total is not a format failure: the breakdown decides.
-        cr.format_error = !r.scores.has_value();
-        cr.outcome = r.scores ? chain::outcome_reward(*r.scores, 0, 1) : chain::kFormatErrorReward;
-        correct += cr.outcome > 0.5;
-        // PR only for a chain that counts (chain/rewards.h: a failed chain
-        // covers nothing), so invalid chains keep the −0.1 of the format
-        // error instead of earning coverage credit.
-        if (!curriculum && r.scores) {
-          const auto& parsed = r.parsed.chain ? r.parsed.chain : r.parsed.breakdown;
-          cr.process = pr_scorer.score(crit, parsed->criteria);
+      const std::vector<rollout::Result> res = link->collect(b.ids, gcfg.group_size);
+      RolloutBatch rb;
+      double staleness = 0;
+      for (size_t k = 0; k < res.size(); ++k) {
+        double correct = 0;
+        for (const auto& c : res[k].chains) {
+          rb.tokens.push_back(c.tokens);
+          rb.logprobs.push_back(c.logprobs);
+          rb.rewards.push_back(ChainReward{c.reward, c.outcome, c.process, c.format_error});
+          correct += c.outcome > 0.5;
         }
-        cr.reward = curriculum ? chain::curriculum_reward(cr.outcome, cfg.grpo.beta)
-                               : chain::cre_reward(cr.process, cr.outcome, cfg.grpo.alpha, cfg.grpo.beta);
-        out.push_back(cr);
+        sampler.record_accuracy(b.meta[k].pair, correct / res[k].chains.size());
+        rb.prompt_tokens += res[k].prompt_tokens;
+        rb.generated_tokens += res[k].generated_tokens;
+        staleness += static_cast<double>(v_now - res[k].version);
       }
-      sampler.record_accuracy(p.pair, correct / comps.size());
-      return out;
-    };
-    auto mtr = grpo.step(prompts, reward, seed);
-    mtr["hard_negative_share"] = realised;
+      // One step off: the next step's chains are generated from these
+      // weights while this step trains.
+      if (async && step + 1 < steps) {
+        next = draw(step + 1);
+        submit(*next, grpo.sample_step() + static_cast<uint64_t>(gcfg.ppo_epochs));
+      }
+      const double wait_s = seconds_since(t0);
+      mtr = grpo.step_with_rollouts(b.prompts, rb, /*behaviour_from_rollout=*/async, wait_s);
+      mtr["staleness"] = res.empty() ? 0 : staleness / static_cast<double>(res.size());
+      mtr["weights_version"] = static_cast<double>(v_now);
+    }
+    mtr["hard_negative_share"] = b.realised;
     if (curriculum) mtr["hard_negative_target"] = hard_share_at(spec, step);
     metrics.write(step, stage, mtr);
     bar.update(step + 1, "reward " + std::to_string(mtr["reward_mean"]).substr(0, 5) + " or_acc " +
@@ -353,7 +403,17 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
     snap.stage_step = step + 1;
     ck.after_step(snap);
   }
+  if (next) {
+    // Submitted for a step that will not run (the stage ended): collect so
+    // the ledger balances, then drop.
+    link->collect(next->ids, gcfg.group_size);
+  }
   bar.finish();
+  if (link && dp.is_root()) {
+    const std::string ledger = link->ledger_json();
+    PGENRM_LOG_INFO(stage, ": rollout ledger ", ledger);
+    std::ofstream(run_dir + "/rollout_ledger.json") << ledger << "\n";
+  }
   snap.stage_step = steps;
   snap.trained = true;
   ck.save(snap);
@@ -522,33 +582,27 @@ void clear_old_checkpoints(const std::string& dir) {
 
 }  // namespace
 
-int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std::string& resume) {
-  auto t_start = std::chrono::steady_clock::now();
-  at::set_num_threads(cfg.run.threads > 0 ? static_cast<int>(cfg.run.threads) : at::get_num_threads());
-  // Deterministic kernels: the same config and seed give the same numbers
-  // (what exact resume relies on); warn_only keeps ops without a
-  // deterministic variant usable.
-  at::globalContext().setDeterministicAlgorithms(cfg.run.deterministic, /*warn_only=*/true);
-  core::install_stop_handlers();
-  // The job: one process, or learner ranks under mpirun/srun (dist.*). Every
-  // learner runs this same code on its shard of each batch
-  // (trainer/data_parallel.h); rank 0 alone writes files.
-  comm::WorldOptions wo;
-  wo.layout.learners = static_cast<int>(cfg.dist.learners);
-  wo.layout.rollouts = static_cast<int>(cfg.dist.rollouts);
-  wo.watchdog.timeout_s = cfg.dist.watchdog_s;
-  comm::World world(wo);
-  PGENRM_CHECK(world.n_rollouts() == 0,
-               "dist.rollouts = " + std::to_string(world.n_rollouts()) +
-                   ": separate rollout ranks are not part of `pgenrm train` in this build",
-               "set dist.rollouts: 0 (every rank is a learner and generates its own share of the rollouts)");
-  if (world.distributed()) PGENRM_LOG_INFO("job: ", world.describe());
+// Everything after the job's layout is known: the pipeline on the
+// learners, the rollout loop on rollout ranks.
+static int run_job(const core::Config& cfg, const std::string& run_dir, const std::string& resume, comm::World& world,
+            std::chrono::steady_clock::time_point t_start) {
+  if (world.rank() == 0) {
+    std::error_code ec;
+    fs::remove(run_dir + "/coordinator.json", ec);  // an earlier run's: external workers wait for the new one
+    ensure_world(cfg);
+  }
+  if (world.distributed()) world.world().barrier("data generation on rank 0");
+  // Rollout ranks serve GRPO rollouts until the learners say stop.
+  if (world.is_rollout()) return run_rollout_rank(cfg, world);
   const DataParallel dp(world.distributed() ? &world.learners() : nullptr, cfg.dist.bucket_mb);
   RunCheckpointer ck(cfg, run_dir, resume, dp);
   if (!ck.resuming() && dp.is_root()) clear_old_checkpoints(ck.dir());
-  if (dp.is_root()) ensure_world(cfg);
-  dp.barrier("data generation on rank 0");
   auto s = load_setup(cfg);
+  std::unique_ptr<RolloutLink> link;
+  if (uses_rollout_workers(cfg, world.n_rollouts())) link = std::make_unique<RolloutLink>(cfg, &world, dp, run_dir);
+  if (cfg.grpo.max_staleness > 0 && !link)
+    PGENRM_LOG_WARN("grpo.max_staleness = ", cfg.grpo.max_staleness,
+                    " has no effect without rollout workers (the learners' own rollouts are on-policy)");
   PGENRM_LOG_INFO("data: ", s->ds.users.size(), " users, ", s->train.size(), " train pairs, ",
                   s->teacher.size(), " teacher chains, evaluating ", s->test_eval.size(),
                   " test pairs × ", cfg.eval.seeds, " seeds; vocabulary ", s->tok->vocab_size());
@@ -648,12 +702,13 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std:
       const std::string stage = curriculum ? "curriculum" : "cre";
       if (ck.position(stage) == StagePos::kDone) continue;
       auto t = std::chrono::steady_clock::now();
-      stage_grpo(*rm, reference ? reference.get() : nullptr, cfg, *s, curriculum, metrics, ck);
+      stage_grpo(*rm, reference ? reference.get() : nullptr, cfg, *s, curriculum, metrics, ck, link.get(), run_dir);
       json r = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
       r["train_s"] = seconds_since(t);
       add_row(curriculum ? "P-GenRM + CRE + curriculum (full)" : "P-GenRM + CRE", r);
       boundary(curriculum ? "final" : "curriculum", rm.get(), rm->config(), curriculum ? nullptr : ref_module);
     }
+    if (link) link->stop();  // the rollout workers are done: they leave now
 
     if (ck.position("final") != StagePos::kDone) {
       for (int64_t m : cfg.eval.ind) {
@@ -681,6 +736,34 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std:
   print_table(rows);
   PGENRM_LOG_INFO("pipeline finished in ", seconds_since(t_start), " s; results in ", run_dir, "/results.json");
   return 0;
+}
+
+int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std::string& resume) {
+  auto t_start = std::chrono::steady_clock::now();
+  at::set_num_threads(cfg.run.threads > 0 ? static_cast<int>(cfg.run.threads) : at::get_num_threads());
+  // Deterministic kernels: the same config and seed give the same numbers
+  // (what exact resume relies on); warn_only keeps ops without a
+  // deterministic variant usable.
+  at::globalContext().setDeterministicAlgorithms(cfg.run.deterministic, /*warn_only=*/true);
+  core::install_stop_handlers();
+  // The job: one process, or learner ranks under mpirun/srun (dist.*). Every
+  // learner runs this same code on its shard of each batch
+  // (trainer/data_parallel.h); rank 0 alone writes files.
+  comm::WorldOptions wo;
+  wo.layout.learners = static_cast<int>(cfg.dist.learners);
+  wo.layout.rollouts = static_cast<int>(cfg.dist.rollouts);
+  wo.watchdog.timeout_s = cfg.dist.watchdog_s;
+  comm::World world(wo);
+  if (world.distributed()) PGENRM_LOG_INFO("job: ", world.describe());
+  // An error on one rank of a job must end the job now, with its message:
+  // the other ranks would otherwise wait in a collective until the
+  // watchdog fires with a message about the wait, not the cause.
+  try {
+    return run_job(cfg, run_dir, resume, world, t_start);
+  } catch (const std::exception& e) {
+    if (!world.distributed()) throw;
+    world.abort(1, std::string("pgenrm: error: ") + e.what());
+  }
 }
 
 }  // namespace pgenrm::trainer

@@ -205,5 +205,48 @@ TEST(Server, BindsLoopbackByDefaultAndRefusesAnEmptyToken) {
   EXPECT_THROW(Server s(o), Error);
 }
 
+// The learner side of a standalone coordinator: a client that says hello
+// as a learner submits, sets the notice that every lease reply carries,
+// takes results and reads the ledger; a worker connection may do none of
+// that (it is closed), and a learner is never a worker on the ring.
+TEST(Server, LearnerRoleSubmitsNoticesAndTakesResults) {
+  Server srv(test_options());
+  srv.start();
+  ClientOptions lo = client_options(srv.port(), "learner-0");
+  lo.role = "learner";
+  Client learner(lo);
+  learner.connect();
+  learner.set_notice("{\"version\":3}");
+  learner.submit(items(3));
+  Client w(client_options(srv.port(), "w1"));
+  w.connect();
+  Lease l = w.lease(4);
+  EXPECT_EQ(l.items.size(), 3u);
+  EXPECT_EQ(l.notice, "{\"version\":3}");
+  EXPECT_FALSE(l.drained);
+  for (const auto& it : l.items) EXPECT_EQ(w.result(l.id, it.id, 3, "r" + std::to_string(it.id)), Accept::kAccepted);
+  EXPECT_TRUE(w.lease(4).drained);
+  std::vector<ItemResult> got = learner.take_results();
+  ASSERT_EQ(got.size(), 3u);
+  std::set<uint64_t> ids;
+  for (const auto& r : got) {
+    ids.insert(r.item);
+    EXPECT_EQ(r.result, "r" + std::to_string(r.item));
+    EXPECT_EQ(r.worker, "w1");
+    EXPECT_EQ(r.version, 3);
+  }
+  EXPECT_EQ(ids, (std::set<uint64_t>{1, 2, 3}));
+  EXPECT_TRUE(learner.take_results().empty()) << "results are taken once";
+  const std::string ledger = learner.ledger_json();
+  EXPECT_NE(ledger.find("\"accepted\":3"), std::string::npos) << ledger;
+  // Only w1 is a worker.
+  const auto st = srv.with_scheduler([](Scheduler& s) { return s.stats(Clock::now()); });
+  ASSERT_EQ(st.workers.size(), 1u);
+  EXPECT_EQ(st.workers[0].worker, "w1");
+  // A worker may not submit.
+  EXPECT_THROW(w.submit(items(1)), pgenrm::Error);
+  EXPECT_THROW(w.heartbeat(), pgenrm::Error) << "the server closed that connection";
+}
+
 }  // namespace
 }  // namespace pgenrm::coordinator

@@ -212,3 +212,75 @@ TEST(GrpoStage, RaisesTheRewardOfASimpleTask) {
   EXPECT_LT(first, 0.2);
   EXPECT_GT(last, first + 0.3) << "GRPO did not raise the reward";
 }
+
+// The update on rollouts from elsewhere (rollout workers) equals the
+// in-process step when the chains are the same: with the ratio's
+// denominator recomputed (on-policy), exactly; with the rollout log-probs
+// placed at the target positions (one step off), up to float rounding. A
+// misplaced or missing log-prob changes the ratio and hence the update.
+TEST(GrpoStage, UpdateOnWorkerRolloutsEqualsTheInProcessStep) {
+  using namespace pgenrm::model;
+  ModelConfig c = one_layer_config(16);
+  auto reward = [](int64_t, const std::vector<std::vector<int64_t>>& comps) {
+    std::vector<ChainReward> out;
+    for (const auto& t : comps) {
+      ChainReward r;
+      r.reward = std::count(t.begin(), t.end(), 7) + 0.1 * static_cast<double>(t.size());
+      out.push_back(r);
+    }
+    return out;
+  };
+  const std::vector<GrpoPrompt> prompts = {{0, {1, 2}}, {1, {3, 4, 5}}, {2, {9}}};
+  GrpoStageConfig cfg;
+  cfg.group_size = 4;
+  cfg.sample.max_new_tokens = 5;
+  cfg.micro_batch = 5;
+  cfg.knobs.clip_low = cfg.knobs.clip_high = 0.05;  // tight: the ratio matters
+  cfg.ppo_epochs = 2;
+  auto fresh = [&] {
+    at::manual_seed(3);
+    return Transformer(c);
+  };
+  // In process.
+  Transformer a = fresh();
+  Learner la(a->parameters(), ScheduleSpec{5e-2, 0, 10, 1.0}, 0.0, 1.0);
+  GrpoStage sa(*a, nullptr, la, cfg);
+  sa.step(prompts, reward, /*seed=*/11);
+  // The same chains as a worker would return them.
+  Transformer w = fresh();
+  std::vector<std::vector<int64_t>> ids;
+  for (const auto& p : prompts) ids.push_back(p.ids);
+  SampleParams sp = cfg.sample;
+  sp.seed = 11;
+  const Generation g = generate(*w, ids, cfg.group_size, sp);
+  RolloutBatch rb;
+  rb.tokens = g.tokens;
+  rb.logprobs = g.logprobs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    std::vector<std::vector<int64_t>> grp(g.tokens.begin() + i * 4, g.tokens.begin() + (i + 1) * 4);
+    auto r = reward(0, grp);
+    rb.rewards.insert(rb.rewards.end(), r.begin(), r.end());
+  }
+  for (bool from_rollout : {false, true}) {
+    Transformer b = fresh();
+    Learner lb(b->parameters(), ScheduleSpec{5e-2, 0, 10, 1.0}, 0.0, 1.0);
+    GrpoStage sb(*b, nullptr, lb, cfg);
+    sb.step_with_rollouts(prompts, rb, from_rollout, 0.0);
+    double worst = 0;
+    for (size_t k = 0; k < a->parameters().size(); ++k)
+      worst = std::max(worst, (a->parameters()[k] - b->parameters()[k]).abs().max().item<double>());
+    if (from_rollout) EXPECT_LT(worst, 1e-5) << "rollout log-probs misplaced";
+    else EXPECT_EQ(worst, 0.0) << "on-policy update differs from the in-process step";
+  }
+  // Log-probs shifted by one position: the update must differ.
+  RolloutBatch bad = rb;
+  for (auto& v : bad.logprobs) std::rotate(v.begin(), v.begin() + 1, v.end());
+  Transformer b = fresh();
+  Learner lb(b->parameters(), ScheduleSpec{5e-2, 0, 10, 1.0}, 0.0, 1.0);
+  GrpoStage sb(*b, nullptr, lb, cfg);
+  sb.step_with_rollouts(prompts, bad, true, 0.0);
+  double worst = 0;
+  for (size_t k = 0; k < a->parameters().size(); ++k)
+    worst = std::max(worst, (a->parameters()[k] - b->parameters()[k]).abs().max().item<double>());
+  EXPECT_GT(worst, 1e-4) << "the update ignores the rollout log-probs";
+}
