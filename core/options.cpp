@@ -179,6 +179,10 @@ void declare_options(Schema& s, Config& c) {
   s.add("grpo.kl_coef", &c.grpo.kl_coef, "k3 KL coefficient to the frozen PSI model (0 = none)")
       .range(0, 100);
   s.add("grpo.agg", &c.grpo.agg, "loss aggregation").choices({"token_mean", "seq_mean"});
+  s.add("grpo.prompt", &c.grpo.prompt,
+        "prompt of the GRPO stages: cre (history only, no stated criteria: the paper's CRE) or psi (the "
+        "PSI/evaluation prompt, stated criteria included)")
+      .choices({"cre", "psi"});
   s.add("grpo.std_norm", &c.grpo.std_norm, "divide advantages by the group std");
   s.add("grpo.drop_zero_var", &c.grpo.drop_zero_var, "drop groups whose rewards are all equal");
   s.add("grpo.max_staleness", &c.grpo.max_staleness,

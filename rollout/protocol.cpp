@@ -47,7 +47,7 @@ uint64_t hash_ids(const std::vector<int64_t>& ids) {
 }
 
 std::string to_json(const Request& r) {
-  return json{{"stage", r.stage},       {"step", r.step},
+  return json{{"stage", r.stage},       {"prompt", r.prompt},      {"step", r.step},
               {"index", r.index},       {"pair", r.pair},
               {"prompt_seed", r.prompt_seed}, {"prompt_hash", r.prompt_hash},
               {"seed", r.seed},         {"group", r.group},
@@ -64,6 +64,8 @@ Request request_from_json(const std::string& text) {
   Request r;
   r.stage = field<std::string>(j, "stage", what);
   PGENRM_CHECK(r.stage == "cre" || r.stage == "curriculum", what + ": unknown stage '" + r.stage + "'", kFix);
+  r.prompt = field<std::string>(j, "prompt", what);
+  PGENRM_CHECK(r.prompt == "cre" || r.prompt == "psi", what + ": unknown prompt kind '" + r.prompt + "'", kFix);
   r.step = field<int64_t>(j, "step", what);
   r.index = field<int64_t>(j, "index", what);
   r.pair = field<int64_t>(j, "pair", what);

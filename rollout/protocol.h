@@ -28,6 +28,7 @@ namespace pgenrm::rollout {
 
 struct Request {
   std::string stage;           // "cre" | "curriculum": which reward
+  std::string prompt = "cre";  // "cre" | "psi": which prompt the worker rebuilds
   int64_t step = 0;            // the stage's optimizer step
   int64_t index = 0;           // the prompt's place in the step's batch
   int64_t pair = 0;            // dataset pair index

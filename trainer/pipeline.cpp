@@ -264,6 +264,7 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
   gcfg.sample.pad_id = s.task->pad();
   GrpoStage grpo(m, ref, learner, gcfg, &dp);
   const RewardKnobs knobs{curriculum, cfg.grpo.alpha, cfg.grpo.beta};
+  const data::PromptKind prompt_kind = cfg.grpo.prompt == "psi" ? data::PromptKind::kPsi : data::PromptKind::kCre;
   std::vector<bool> hard;
   for (size_t i : s.train) hard.push_back(s.ds.pairs[i].hard_negative);
   CurriculumSpec spec{cfg.curriculum.p0, cfg.curriculum.p1, cfg.curriculum.schedule, 4, steps,
@@ -309,7 +310,7 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
     b.seed = cfg.run.seed * 1000003ULL + step + (curriculum ? 500000 : 0);
     for (size_t i : items) {
       b.prompt_seeds.push_back(b.seed + i);
-      b.meta.push_back(s.task->prompt(i, data::PromptKind::kCre, b.seed + i));
+      b.meta.push_back(s.task->prompt(i, prompt_kind, b.seed + i));
       b.prompts.push_back({static_cast<int64_t>(b.meta.size() - 1), b.meta.back().ids});
     }
     return b;
@@ -322,6 +323,7 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
     for (size_t k = 0; k < b.meta.size(); ++k) {
       rollout::Request q;
       q.stage = stage;
+      q.prompt = cfg.grpo.prompt;
       q.step = static_cast<int64_t>(sample_step);
       q.index = static_cast<int64_t>(k);
       q.pair = static_cast<int64_t>(b.meta[k].pair);

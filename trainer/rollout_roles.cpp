@@ -36,7 +36,8 @@ rollout::Result serve_request(const Setup& s, const core::Config& cfg, model::Tr
                "rollout request for pair " + std::to_string(q.pair) + " but this worker's data holds " +
                    std::to_string(s.ds.pairs.size()) + " pairs",
                "point the worker at the learners' data.dir");
-  const RmPrompt p = s.task->prompt(static_cast<size_t>(q.pair), data::PromptKind::kCre, q.prompt_seed);
+  const RmPrompt p = s.task->prompt(static_cast<size_t>(q.pair),
+                                    q.prompt == "psi" ? data::PromptKind::kPsi : data::PromptKind::kCre, q.prompt_seed);
   PGENRM_CHECK(rollout::hash_ids(p.ids) == q.prompt_hash,
                "the prompt this worker built for pair " + std::to_string(q.pair) + " differs from the learners'",
                "run the worker with the learners' config and data.dir (`pgenrm rollout --config <same file>`)");

@@ -110,7 +110,7 @@ TEST(RolloutProtocol, BadMessagesAreRefusedNamingTheFault) {
   std::string no_lp = ok;
   no_lp.replace(no_lp.find("\"logprobs\":[-0.5,"), 17, "\"logprobs\":[");
   EXPECT_NE(error_of([&] { result_from_json(no_lp, 2); }).find("log-probs"), std::string::npos) << no_lp;
-  EXPECT_NE(error_of([&] { request_from_json("{\"stage\":\"cre\"}"); }).find("lacks the field 'step'"),
+  EXPECT_NE(error_of([&] { request_from_json("{\"stage\":\"cre\"}"); }).find("lacks the field 'prompt'"),
             std::string::npos);
   Request q;
   q.stage = "cre";
