@@ -4,11 +4,17 @@
 // one chain each — on the same test pairs, with where the time goes.
 //
 //   bench_scaling [--data DIR] [--checkpoint DIR] [--pairs N] [--members N]
+//                 [--pro-batches B1,B2,...]
 //
 // Defaults: the demo world and reward model (runs/personaworld,
 // runs/demo/model; `make demo` writes them). Prototypes are built on the fly
 // from the first --members users (one analysis pair each, k = 6), which is
-// not part of any timed row. Figures only; nothing is asserted.
+// not part of any timed row. --pro-batches repeats the Ind-0/Pro-8 row with
+// those neighbour prompts per generation call (default 8 × the own batch).
+// Each row also prints what it computed per pair — prompt tokens prefilled
+// and chain tokens decoded, with and without the padding a batch computes —
+// and the model FLOPs of it (the cost argument of docs/PERFORMANCE.md).
+// Figures only; nothing is asserted.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -37,11 +43,20 @@ double since(std::chrono::steady_clock::time_point t0) {
 int main(int argc, char** argv) {
   std::string data_dir = "runs/personaworld", ckpt = "runs/demo/model";
   size_t n_pairs = 64, n_members = 400;
+  std::vector<int64_t> pro_batches;  // extra Ind-0/Pro-8 rows with these neighbour prompts per call
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--data")) data_dir = argv[i + 1];
     if (!std::strcmp(argv[i], "--checkpoint")) ckpt = argv[i + 1];
     if (!std::strcmp(argv[i], "--pairs")) n_pairs = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--members")) n_members = std::stoul(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--pro-batches")) {
+      pro_batches.clear();
+      for (std::string s = argv[i + 1]; !s.empty();) {
+        const auto c = s.find(',');
+        pro_batches.push_back(std::stol(s.substr(0, c)));
+        s = c == std::string::npos ? "" : s.substr(c + 1);
+      }
+    }
   }
   if (!std::filesystem::exists(ckpt + "/config.json") || !std::filesystem::exists(data_dir + "/pairs.jsonl")) {
     std::fprintf(stderr, "bench_scaling: needs a world (%s) and a reward model (%s); run `make demo` first\n",
@@ -74,17 +89,51 @@ int main(int argc, char** argv) {
   base.sample.temperature = 1.0;
   base.sample.max_new_tokens = cfg.sample.max_new_tokens;
   base.batch = cfg.eval.batch;
-  base.pro_batch = cfg.eval.batch * 8;
+  base.pro_batch = cfg.eval.batch;
   base.history = hist;
   std::printf("machine: %u hardware threads; %zu test pairs, batch %lld, max %lld new tokens\n",
               std::thread::hardware_concurrency(), pairs.size(), static_cast<long long>(base.batch),
               static_cast<long long>(base.sample.max_new_tokens));
 
-  double none_s = 0;
-  auto row = [&](const char* name, int64_t ind, int64_t pro) {
+  // Model FLOPs of what a generation computed (multiply-add = 2 FLOPs):
+  // every prefilled or decoded position runs the layers' linear maps, every
+  // sampled position the LM head, and attention costs 2·L·H·hd per score
+  // entry (QKᵀ and AV). `real` counts only real tokens (no left padding, no
+  // decoding of finished sequences): what any batching must compute.
+  const auto& mc = rm->config();
+  const double L = mc.n_layers, d = mc.d_model, H = mc.n_heads, K = mc.n_kv_heads, hd = mc.head_dim,
+               ff = mc.d_ff, V = mc.vocab_size;
+  const double lin = L * (d * H * hd + 2 * d * K * hd + H * hd * d + 3 * d * ff), head = d * V,
+               attn = 2 * L * H * hd;
+  auto gflop = [&](const scaling::TokenCount& c, bool real) {
+    if (c.prompts == 0) return 0.0;
+    double macs;
+    if (!real) {
+      macs = (c.prefill_tokens + c.decode_slots) * lin + (c.prompts + c.decode_slots) * head +
+             (c.prefill_attn + c.decode_attn) * attn;
+    } else {
+      const double p = static_cast<double>(c.prompt_tokens) / c.prompts;         // mean prompt
+      const double g = static_cast<double>(c.generated_tokens) / c.sequences;    // mean chain
+      const double dec = static_cast<double>(c.generated_tokens - c.sequences);  // decode forwards
+      macs = (c.prompt_tokens + dec) * lin + (c.prompts + dec) * head +
+             (c.prompts * p * p + dec * (p + g / 2)) * attn;
+    }
+    return 2 * macs / 1e9;
+  };
+  auto per_pair = [&](double x) { return x / static_cast<double>(pairs.size()); };
+  std::printf("model: d %lld, %lld layers, %lld heads (%lld kv) x %lld, ff %lld, vocab %lld: %.2f MFLOP per token "
+              "in the layers + %.2f in the LM head\n",
+              static_cast<long long>(mc.d_model), static_cast<long long>(mc.n_layers),
+              static_cast<long long>(mc.n_heads), static_cast<long long>(mc.n_kv_heads),
+              static_cast<long long>(mc.head_dim), static_cast<long long>(mc.d_ff),
+              static_cast<long long>(mc.vocab_size), 2 * lin / 1e6, 2 * head / 1e6);
+
+  double none_s = 0, none_gf = 0, none_real = 0;
+  auto row = [&](const char* name, int64_t ind, int64_t pro, int64_t pro_batch = 0) {
     scaling::ScaledOptions o = base;
     o.ind = ind;
     o.pro = pro;
+    if (pro_batch > 0) o.pro_batch = pro_batch;
     scaling::ScaledScorer s(*rm, task, &emb, &protos, o);
     scaling::ScaledTiming t;
     auto t0 = std::chrono::steady_clock::now();
@@ -94,11 +143,36 @@ int main(int argc, char** argv) {
     std::printf("%-14s %7.2f s  %5.2fx none | own chains %.2f, analysis %.2f, embedding %.2f, retrieval %.2f, "
                 "neighbour chains %.2f\n",
                 name, wall, wall / none_s, t.ind_s, t.analysis_s, t.embed_s, t.retrieval_s, t.pro_s);
+    scaling::TokenCount all = t.own;
+    all += t.analysis;
+    all += t.pro;
+    const double gf = gflop(t.own, false) + gflop(t.analysis, false) + gflop(t.pro, false);
+    const double real = gflop(t.own, true) + gflop(t.analysis, true) + gflop(t.pro, true);
+    if (ind == 1 && pro == 0) none_gf = gf, none_real = real;
+    std::printf("  per pair: prefill %.0f tokens (%.0f with padding), decode %.0f tokens (%.0f sequence-steps "
+                "computed), %.3f GFLOP computed (%.2fx none), %.3f GFLOP of real tokens (%.2fx none), %.1f GFLOP/s\n",
+                per_pair(all.prompt_tokens), per_pair(all.prefill_tokens), per_pair(all.generated_tokens),
+                per_pair(all.decode_slots + all.sequences), per_pair(gf), gf / none_gf, per_pair(real),
+                real / none_real, gf * static_cast<double>(pairs.size()) / std::max(1e-9, wall) / pairs.size());
+    for (const auto& [what, c] : {std::pair<const char*, const scaling::TokenCount&>{"own", t.own},
+                                  {"analysis", t.analysis}, {"neighbours", t.pro}}) {
+      if (c.prompts == 0) continue;
+      std::printf("    %-10s %lld calls, %.1f prompts and %.1f chains per pair; prompt %.1f tokens (padded %.1f), "
+                  "chain %.1f tokens (decoded to %.1f)\n",
+                  what, static_cast<long long>(c.calls), per_pair(c.prompts), per_pair(c.sequences),
+                  static_cast<double>(c.prompt_tokens) / c.prompts, static_cast<double>(c.prefill_tokens) / c.prompts,
+                  static_cast<double>(c.generated_tokens) / c.sequences,
+                  static_cast<double>(c.decode_slots + c.sequences) / c.sequences);
+    }
   };
   row("none", 1, 0);
   row("Ind-16", 16, 0);
   row("Ind-0/Pro-8", 0, 8);
   row("Ind-16/Pro-8", 16, 8);
+  for (int64_t b : pro_batches) {
+    const std::string name = "Ind-0/Pro-8 b" + std::to_string(b);
+    row(name.c_str(), 0, 8, b);
+  }
   // 24 chains the naive way: every chain its own prompt and prefill.
   {
     std::vector<trainer::RmPrompt> prompts;

@@ -259,6 +259,10 @@ void declare_options(Schema& s, Config& c) {
   s.add("scaling.embed_model", &c.scaling.embed_model,
         "HF directory of the embedding model (empty: the reward model's backbone)");
   s.add("scaling.embed_batch", &c.scaling.embed_batch, "texts per embedding forward").min(1);
+  s.add("scaling.analysis_text", &c.scaling.analysis_text,
+        "what of a member's greedy chain is embedded: part1 (Part 1), persona (the Persona line), criteria "
+        "(Part 2's criteria and weights) or persona+criteria; recorded in the prototypes, whose choice evaluation uses")
+      .choices({"part1", "persona", "criteria", "persona+criteria"});
   s.add("scaling.analysis_pairs", &c.scaling.analysis_pairs,
         "training pairs per user whose greedy chain's Part 1 is embedded (mean)")
       .range(1, 64);

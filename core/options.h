@@ -180,6 +180,7 @@ struct ScalingOptions {
   std::string embed_model;  // HF dir of the embedding model; "" = the reward model
   int64_t embed_batch = 64;
   int64_t analysis_pairs = 2;  // training pairs per member whose Part 1 is embedded
+  std::string analysis_text = "part1";  // what of a chain is embedded (scaling/embed.h)
   int64_t k = 0;               // prototypes; 0 = smallest of k_candidates reaching retained_target
   std::vector<int64_t> k_candidates = {2, 4, 6, 8, 12, 16, 24};
   double retained_target = 0.5;

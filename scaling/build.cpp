@@ -32,8 +32,8 @@ MemberAnalyses member_analyses(model::TransformerImpl& rm, const trainer::RmTask
       owner.push_back(k);
     }
   }
-  PGENRM_LOG_INFO("prototypes: analysing ", users.size(), " users (", prompts.size(), " greedy Part-1 chains)");
-  std::vector<std::string> texts = greedy_analyses(rm, task, prompts, o.batch, o.max_new_tokens);
+  PGENRM_LOG_INFO("prototypes: analysing ", users.size(), " users (", prompts.size(), " greedy chains, analysis text '", to_string(o.text), "')");
+  std::vector<std::string> texts = greedy_analyses(rm, task, prompts, o.batch, o.max_new_tokens, o.text);
   at::Tensor e = embedder.embed(texts);
   MemberAnalyses m;
   at::Tensor sums = at::zeros({static_cast<int64_t>(users.size()), e.size(1)}, at::kFloat);

@@ -1,7 +1,8 @@
 // From a reward model and a dataset to the inputs of prototypes:
 //   member_analyses  every training user with a training pair: the Part 1 of
 //                    the model's greedy chain on up to `analysis_pairs` of
-//                    its training pairs, embedded, averaged, L2-normalised
+//                    its training pairs (or the AnalysisText selected),
+//                    embedded, averaged, L2-normalised
 //   refine_data      the samples of refinement (refine.h): each pair of the
 //                    given users as (q, y⁺, y⁻) with the h triples of its
 //                    seeded history, all embedded with the same model
@@ -38,6 +39,7 @@ struct AnalysisOptions {
   int64_t batch = 32;
   int64_t max_new_tokens = 160;
   data::PromptKind kind = data::PromptKind::kPsi;
+  AnalysisText text = AnalysisText::kPart1;  // what of the chain is embedded (embed.h)
 };
 
 // Users of the dataset with at least one training pair, in dataset order.

@@ -84,10 +84,11 @@ ScaledOptions scaled_options(const core::Config& cfg, int64_t ind, int64_t pro) 
   o.pro = pro;
   o.c_self = cfg.scaling.c_self;
   o.c_pro = cfg.scaling.c_pro;
+  o.analysis_text = parse_analysis_text(cfg.scaling.analysis_text);
   trainer::RmEvalOptions e = trainer::eval_options(cfg, std::max<int64_t>(1, ind), cfg.eval.temperature);
   o.sample = e.sample;
   o.batch = e.batch;
-  o.pro_batch = e.batch * 8;
+  o.pro_batch = e.batch;  // neighbour prompts per call (scorer.h)
   o.kind = e.kind;
   o.history = data::history_options(cfg.data);
   return o;
@@ -135,6 +136,20 @@ json retrieval_check(Env& e, const core::Config& cfg, const Prototypes& p, int64
   auto [rate, count] = same_prototype_rate(s.ds, users, nbs);
   json j = {{"neighbours", n}, {"test_pairs", s.test_eval.size()}, {"same_true_prototype", rate},
             {"neighbour_pairs", count}, {"chance", chance_same_prototype(s.ds, p.member_ids)}};
+  // Users who state criteria (the model's Part 1 copies them) apart from
+  // those who do not (it must infer them from the history).
+  std::vector<std::string> su[2];
+  std::vector<std::vector<std::string>> sn[2];
+  for (size_t k = 0; k < users.size(); ++k) {
+    const int g = s.ds.users[s.ds.user_index(users[k])].stated.empty() ? 1 : 0;
+    su[g].push_back(users[k]);
+    sn[g].push_back(nbs[k]);
+  }
+  for (int g = 0; g < 2; ++g) {
+    auto [r, c] = same_prototype_rate(s.ds, su[g], sn[g]);
+    j[g == 0 ? "stated_criteria" : "no_stated_criteria"] = {{"test_pairs", su[g].size()},
+                                                            {"same_true_prototype", r}};
+  }
   return j;
 }
 
@@ -161,10 +176,17 @@ int run_eval(const core::Config& cfg, const trainer::EvalRequest& req) {
   auto& s = *e.setup;
   const std::string ppath = prototypes_path(cfg.scaling.prototypes, req.checkpoint);
   const Prototypes protos = Prototypes::load(ppath);
+  // Queries are embedded as the members were (the prototypes record it).
+  const std::string built_with = protos.info.value("analysis_text", std::string("part1"));
+  if (built_with != cfg.scaling.analysis_text)
+    PGENRM_LOG_WARN("prototypes were built with scaling.analysis_text = ", built_with, "; using that, not ",
+                    cfg.scaling.analysis_text);
   PGENRM_LOG_INFO("eval: prototypes from ", ppath, " (k = ", protos.k(), ", ", protos.member_ids.size(), " members)");
   const auto seeds = trainer::eval_seeds(cfg);
   auto make = [&](int64_t ind, int64_t pro) {
-    return ScaledScorer(*e.rm, *s.task, e.embedder.get(), &protos, scaled_options(cfg, ind, pro));
+    ScaledOptions so = scaled_options(cfg, ind, pro);
+    so.analysis_text = parse_analysis_text(built_with);
+    return ScaledScorer(*e.rm, *s.task, e.embedder.get(), &protos, so);
   };
   json oracle = trainer::evaluate_scorer(*data::make_oracle_scorer(), *s.task, s.test_eval, seeds);
   json report;
@@ -225,6 +247,7 @@ int run_prototypes(const core::Config& cfg, const PrototypesRequest& req) {
     ao.batch = cfg.eval.batch;
     ao.max_new_tokens = cfg.sample.max_new_tokens;
     ao.kind = scaled_options(cfg, 1, 0).kind;
+    ao.text = parse_analysis_text(sc.analysis_text);
     MemberAnalyses m = member_analyses(*e.rm, *s.task, *e.embedder, member_candidates(s.ds), ao);
     KMeansOptions ko;
     ko.restarts = sc.restarts;
@@ -240,7 +263,7 @@ int run_prototypes(const core::Config& cfg, const PrototypesRequest& req) {
     KMeansResult km = kmeans(m.emb, ko);
     Prototypes p = make_prototypes(m.user_ids, m.emb, km.centroids);
     p.info = {{"checkpoint", req.checkpoint}, {"embed_model", sc.embed_model.empty() ? req.checkpoint : sc.embed_model},
-              {"analysis_pairs", sc.analysis_pairs}, {"k_rule", sc.k > 0 ? "scaling.k" : "retained_target"},
+              {"analysis_pairs", sc.analysis_pairs}, {"analysis_text", sc.analysis_text}, {"k_rule", sc.k > 0 ? "scaling.k" : "retained_target"},
               {"retained_target", sc.retained_target}, {"retained_variance", rv}, {"retained", km.retained()},
               {"example_analysis", m.example_text.empty() ? "" : m.example_text.front()}};
     json agree = truth_agreement(s.ds, p);

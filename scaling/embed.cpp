@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/error.h"
 #include "model/generate.h"
 
 namespace pgenrm::scaling {
@@ -25,6 +26,65 @@ std::string part1_text(const std::string& chain_text) {
   const auto h = s.find(kHeader);
   if (h != std::string::npos) s = s.substr(h + kHeader.size());
   return trim(s);
+}
+
+std::string part1_field(const std::string& chain_text, const std::string& field) {
+  std::string s = chain_text.substr(0, std::min(chain_text.size(), chain_text.find("PART 2")));
+  size_t at = 0;
+  for (;;) {  // the field must start a line (or the text)
+    at = s.find(field, at);
+    if (at == std::string::npos) return "";
+    if (at == 0 || s[at - 1] == '\n') break;
+    at += field.size();
+  }
+  const size_t b = at + field.size();
+  const size_t e = s.find('\n', b);
+  return trim(s.substr(b, e == std::string::npos ? std::string::npos : e - b));
+}
+
+std::string criteria_text(const std::string& chain_text) {
+  static const std::string kHead = "A. Evaluation Criteria & Weights:", kEnd = "B. Scoring Breakdown";
+  const auto h = chain_text.find(kHead);
+  if (h == std::string::npos) return "";
+  const size_t b = h + kHead.size();
+  const auto e = chain_text.find(kEnd, b);
+  return trim(chain_text.substr(b, e == std::string::npos ? std::string::npos : e - b));
+}
+
+std::string to_string(AnalysisText t) {
+  switch (t) {
+    case AnalysisText::kPart1: return "part1";
+    case AnalysisText::kPersona: return "persona";
+    case AnalysisText::kCriteria: return "criteria";
+    case AnalysisText::kPersonaCriteria: return "persona+criteria";
+  }
+  return "?";
+}
+
+AnalysisText parse_analysis_text(const std::string& name) {
+  for (auto t : {AnalysisText::kPart1, AnalysisText::kPersona, AnalysisText::kCriteria,
+                 AnalysisText::kPersonaCriteria})
+    if (name == to_string(t)) return t;
+  throw Error("unknown analysis text '" + name + "'", "use part1, persona, criteria or persona+criteria");
+}
+
+bool needs_part2(AnalysisText t) {
+  return t == AnalysisText::kCriteria || t == AnalysisText::kPersonaCriteria;
+}
+
+std::string analysis_text(const std::string& chain_text, AnalysisText t) {
+  std::string s;
+  switch (t) {
+    case AnalysisText::kPart1: return part1_text(chain_text);
+    case AnalysisText::kPersona: s = part1_field(chain_text, "Persona:"); break;
+    case AnalysisText::kCriteria: s = criteria_text(chain_text); break;
+    case AnalysisText::kPersonaCriteria: {
+      const std::string p = part1_field(chain_text, "Persona:"), c = criteria_text(chain_text);
+      s = p.empty() || c.empty() ? p + c : p + "\n" + c;
+      break;
+    }
+  }
+  return s.empty() ? part1_text(chain_text) : s;
 }
 
 Embedder::Embedder(model::TransformerImpl& model, const model::Tokenizer& tok, int64_t bos, int64_t batch)

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -12,6 +13,58 @@ namespace pgenrm::scaling {
 namespace {
 double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+TokenCount& TokenCount::operator+=(const TokenCount& o) {
+  calls += o.calls;
+  prompts += o.prompts;
+  sequences += o.sequences;
+  prompt_tokens += o.prompt_tokens;
+  prefill_tokens += o.prefill_tokens;
+  prefill_attn += o.prefill_attn;
+  generated_tokens += o.generated_tokens;
+  decode_slots += o.decode_slots;
+  decode_attn += o.decode_attn;
+  return *this;
+}
+
+void count_call(TokenCount* c, const std::vector<int64_t>& prompt_len, int64_t group,
+                const std::vector<int64_t>& chain_len, int64_t max_new_tokens) {
+  if (prompt_len.empty()) return;
+  const int64_t rows = static_cast<int64_t>(prompt_len.size()), seqs = rows * group;
+  const int64_t T = *std::max_element(prompt_len.begin(), prompt_len.end());
+  int64_t steps = 0;
+  for (int64_t l : chain_len) {
+    const int64_t n = std::min(l, max_new_tokens);
+    steps = std::max(steps, n);
+    c->generated_tokens += n;
+  }
+  ++c->calls;
+  c->prompts += rows;
+  c->sequences += seqs;
+  for (int64_t l : prompt_len) c->prompt_tokens += l;
+  c->prefill_tokens += rows * T;
+  c->prefill_attn += static_cast<double>(rows) * T * T;
+  const int64_t fwd = std::max<int64_t>(0, steps - 1);  // the first token comes from the prefill
+  c->decode_slots += seqs * fwd;
+  c->decode_attn += static_cast<double>(seqs) * (static_cast<double>(fwd) * T + 0.5 * fwd * (fwd + 1));
+}
+
+namespace {
+// Counts score_with_model(prompts, group, batch) from its chains.
+void count_scored(TokenCount* c, const trainer::RmTask& task, const std::vector<trainer::RmPrompt>& prompts,
+                  const std::vector<trainer::ModelScore>& scored, int64_t group, int64_t batch,
+                  int64_t max_new_tokens) {
+  for (size_t s = 0; s < prompts.size(); s += batch) {
+    const size_t e = std::min(prompts.size(), s + static_cast<size_t>(batch));
+    std::vector<int64_t> pl, cl;
+    for (size_t i = s; i < e; ++i) {
+      pl.push_back(static_cast<int64_t>(prompts[i].ids.size()));
+      for (const auto& ch : scored[i].chains) cl.push_back(static_cast<int64_t>(task.target(ch.text).size()));
+    }
+    count_call(c, pl, group, cl, max_new_tokens);
+  }
 }
 }  // namespace
 
@@ -47,14 +100,22 @@ double combine(double ind, bool ind_ok, double pro, bool pro_ok, double c_self, 
   return std::nan("");
 }
 
+std::string analysis_stop(AnalysisText text) {
+  switch (text) {
+    case AnalysisText::kPart1: return "PART 2";
+    case AnalysisText::kPersona: return "Scenario:";
+    default: return "";
+  }
+}
+
 std::vector<std::string> greedy_analyses(model::TransformerImpl& rm, const trainer::RmTask& task,
                                          const std::vector<trainer::RmPrompt>& prompts, int64_t batch,
-                                         int64_t max_new_tokens) {
+                                         int64_t max_new_tokens, AnalysisText text, TokenCount* count) {
   model::SampleParams sp;
   sp.temperature = 0;
   sp.max_new_tokens = std::max<int64_t>(1, max_new_tokens);
   sp.stop_ids = {task.eos()};
-  sp.stop_strings = {"PART 2"};
+  if (const std::string stop = analysis_stop(text); !stop.empty()) sp.stop_strings = {stop};
   sp.decode_fn = [&task](const std::vector<int64_t>& ids) { return task.text(ids); };
   sp.pad_id = task.pad();
   const bool was_training = rm.is_training();
@@ -71,7 +132,13 @@ std::vector<std::string> greedy_analyses(model::TransformerImpl& rm, const train
     model::SampleParams b = sp;
     b.max_new_tokens = std::max<int64_t>(1, std::min<int64_t>(sp.max_new_tokens, rm.config().max_seq_len - longest));
     model::Generation g = model::generate(rm, ids, 1, b);
-    for (const auto& t : g.tokens) out.push_back(part1_text(task.text(t)));
+    for (const auto& t : g.tokens) out.push_back(analysis_text(task.text(t), text));
+    if (count) {
+      std::vector<int64_t> pl, cl;
+      for (const auto& p : ids) pl.push_back(static_cast<int64_t>(p.size()));
+      for (const auto& t : g.tokens) cl.push_back(static_cast<int64_t>(t.size()));
+      count_call(count, pl, 1, cl, b.max_new_tokens);
+    }
   }
   rm.train(was_training);
   return out;
@@ -117,6 +184,7 @@ std::vector<ScaledScore> ScaledScorer::score(const std::vector<size_t>& pairs, u
     if (opts_.ind == 1 && opts_.pro == 0) sp.temperature = 0;  // no scaling: the greedy chain
     sp.seed = seed;
     ind = trainer::score_with_model(rm_, task_, own, opts_.ind, sp, opts_.batch);
+    count_scored(&t.own, task_, own, ind, opts_.ind, opts_.batch, sp.max_new_tokens);
     for (size_t k = 0; k < pairs.size(); ++k) {
       std::vector<const trainer::ReadChain*> cs;
       for (const auto& c : ind[k].chains) cs.push_back(&c);
@@ -132,9 +200,10 @@ std::vector<ScaledScore> ScaledScorer::score(const std::vector<size_t>& pairs, u
     if (opts_.ind > 0) {
       for (size_t k = 0; k < pairs.size(); ++k)
         for (int64_t c = 0; c < std::min<int64_t>(opts_.ind, std::max<int64_t>(1, opts_.analysis_chains)); ++c)
-          analyses[k].push_back(part1_text(ind[k].chains[c].text));
+          analyses[k].push_back(analysis_text(ind[k].chains[c].text, opts_.analysis_text));
     } else {
-      auto g = greedy_analyses(rm_, task_, own, opts_.batch, opts_.sample.max_new_tokens);
+      auto g = greedy_analyses(rm_, task_, own, opts_.batch, opts_.sample.max_new_tokens, opts_.analysis_text,
+                               &t.analysis);
       for (size_t k = 0; k < pairs.size(); ++k) analyses[k].push_back(g[k]);
     }
     t.analysis_s = since(t0);
@@ -173,6 +242,7 @@ std::vector<ScaledScore> ScaledScorer::score(const std::vector<size_t>& pairs, u
     sp.seed = seed;
     sp.step = 1;  // a counter stream apart from the Ind chains'
     auto pro = trainer::score_with_model(rm_, task_, theirs, 1, sp, std::max<int64_t>(1, opts_.pro_batch));
+    count_scored(&t.pro, task_, theirs, pro, 1, std::max<int64_t>(1, opts_.pro_batch), sp.max_new_tokens);
     std::vector<std::vector<const trainer::ReadChain*>> by_pair(pairs.size());
     for (size_t r = 0; r < pro.size(); ++r) by_pair[owner[r]].push_back(&pro[r].chains.front());
     for (size_t k = 0; k < pairs.size(); ++k) out[k].pro = mean_of_chains(by_pair[k]);
@@ -193,6 +263,9 @@ std::vector<ScaledScore> ScaledScorer::score(const std::vector<size_t>& pairs, u
     timing->embed_s += t.embed_s;
     timing->retrieval_s += t.retrieval_s;
     timing->pro_s += t.pro_s;
+    timing->own += t.own;
+    timing->analysis += t.analysis;
+    timing->pro += t.pro;
   }
   return out;
 }

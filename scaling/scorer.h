@@ -36,12 +36,16 @@ struct ScaledOptions {
   double c_self = 0.5, c_pro = 0.5;
   model::SampleParams sample;     // of sampled chains (Ind-m with m > 1, Pro-n)
   int64_t batch = 32;             // own prompts per generation call
-  // Neighbour prompts per generation call: each has one chain, so a call
-  // holds as many sequences as `batch` own prompts with Ind-8.
-  int64_t pro_batch = 256;
+  // Neighbour prompts per generation call (one chain each). As many as own
+  // prompts: each neighbour prompt has its own prefix, and on the 2-core CPU
+  // 32 per call decoded Ind-0/Pro-8's neighbours ~20% faster than 256
+  // (bench_scaling --pro-batches, docs/PERFORMANCE.md).
+  int64_t pro_batch = 32;
   data::PromptKind kind = data::PromptKind::kPsi;
   data::HistoryOptions history;   // how a neighbour's history is drawn
   int64_t analysis_chains = 4;    // own chains whose Part 1 is embedded (mean)
+  // What of a chain is embedded; must be what the prototypes were built with.
+  AnalysisText analysis_text = AnalysisText::kPart1;
 };
 
 // Mean over the valid chains of a group (NaN when none is valid).
@@ -63,14 +67,39 @@ struct ScaledScore {
   std::string analysis;                 // the Part-1 text embedded (first chain's)
 };
 
+// What a group of generation calls computed, counted from the prompts and
+// the chains (docs/PERFORMANCE.md turns it into FLOPs). A call left-pads
+// its prompts to the longest one and decodes until its longest chain ends,
+// finished sequences included, so the padded counts are what is computed.
+struct TokenCount {
+  int64_t calls = 0, prompts = 0, sequences = 0;
+  int64_t prompt_tokens = 0;     // real prompt tokens
+  int64_t prefill_tokens = 0;    // Σ calls: prompts × longest prompt
+  double prefill_attn = 0;       // Σ calls: prompts × longest² (score entries per head and layer)
+  int64_t generated_tokens = 0;  // real chain tokens, <eos> included
+  int64_t decode_slots = 0;      // Σ calls: sequences × (longest chain − 1) decode forwards
+  double decode_attn = 0;        // Σ over decode forwards of the positions attended (padded prefix + suffix)
+  TokenCount& operator+=(const TokenCount& o);
+};
+// Adds one generation call: prompt lengths, `group` chains per prompt and
+// the chain lengths [prompt * group + g] (capped at max_new_tokens).
+void count_call(TokenCount* c, const std::vector<int64_t>& prompt_len, int64_t group,
+                const std::vector<int64_t>& chain_len, int64_t max_new_tokens);
+
 struct ScaledTiming {
   double ind_s = 0, analysis_s = 0, embed_s = 0, retrieval_s = 0, pro_s = 0;
+  TokenCount own, analysis, pro;  // own (Ind) chains, Ind-0's analysis chains, neighbour chains
 };
 
-// One greedy chain per prompt, stopped at "PART 2": the Part-1 analyses.
+// One greedy chain per prompt, stopped as soon as the selected text is
+// written ("PART 2" for kPart1, "Scenario:" for kPersona, <eos> for a
+// selection that needs Part 2): the analyses, analysis_text(chain, text).
 std::vector<std::string> greedy_analyses(model::TransformerImpl& rm, const trainer::RmTask& task,
                                          const std::vector<trainer::RmPrompt>& prompts, int64_t batch,
-                                         int64_t max_new_tokens);
+                                         int64_t max_new_tokens, AnalysisText text = AnalysisText::kPart1,
+                                         TokenCount* count = nullptr);
+// The stop string of greedy_analyses for `text` ("" = none, stop at <eos>).
+std::string analysis_stop(AnalysisText text);
 
 // The history of neighbour `user_id` drawn as if it were that user's own
 // for evaluating `pair` (same seed rule as the user's own history).

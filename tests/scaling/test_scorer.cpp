@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "chain/render.h"
 #include "core/error.h"
 #include "data/generate.h"
 #include "data/io.h"
@@ -200,6 +201,26 @@ TEST(ProN, ScorerUsesNNeighboursOtherThanTheUserAndSupportsIndZero) {
   // Seeded: the same call gives the same neighbours.
   auto again = s.score(pairs, 1);
   for (size_t k = 0; k < out.size(); ++k) EXPECT_EQ(again[k].neighbours, out[k].neighbours);
+  // What was generated is counted: 2 own chains from one prompt per pair,
+  // one chain per neighbour prompt.
+  EXPECT_EQ(timing.own.prompts, 4);
+  EXPECT_EQ(timing.own.sequences, 8);
+  EXPECT_EQ(timing.pro.prompts, 12);
+  EXPECT_EQ(timing.pro.sequences, 12);
+  EXPECT_GT(timing.pro.generated_tokens, 0);
+  // Neighbour prompts per call change the batching, not the chains (the
+  // sampling streams are indexed by prompt, not by position in a call).
+  ScaledOptions o1 = o;
+  o1.pro_batch = 1;
+  ScaledTiming one;
+  auto single = ScaledScorer(*t.m, *t.task, &emb, &protos, o1).score(pairs, 1, &one);
+  EXPECT_EQ(one.pro.calls, 12);
+  EXPECT_EQ(one.pro.generated_tokens, timing.pro.generated_tokens);
+  for (size_t k = 0; k < out.size(); ++k) {
+    EXPECT_EQ(single[k].neighbours, out[k].neighbours);
+    EXPECT_EQ(single[k].pro.valid, out[k].pro.valid);
+    EXPECT_TRUE(same(single[k].chosen_repaired, out[k].chosen_repaired));
+  }
 
   o.ind = 0;
   ScaledScorer s0(*t.m, *t.task, &emb, &protos, o);
@@ -218,4 +239,70 @@ TEST(Embed, PartOneTextIsTheAnalysisOnly) {
   EXPECT_EQ(part1_text("PART 1: Preference Modeling\nPersona: warm.\nScenario: x.\nPART 2: Final Scoring Scheme\n<JSON_START>{}"),
             "Persona: warm.\nScenario: x.");
   EXPECT_EQ(part1_text("Persona: cut off"), "Persona: cut off");
+}
+
+// The text selections of retrieval on a chain as chain::render writes it:
+// if the chain format moved a field, the selection would silently embed
+// something else (or fall back to Part 1), so each one is pinned here.
+TEST(Embed, AnalysisTextSelectsPersonaAndCriteriaOfARenderedChain) {
+  chain::Chain c;
+  c.persona = "warm, creative; stated none; history favours warm.";
+  c.scenario = "music: wants warm, thorough.";
+  c.derivation = "warmth first, then depth, brevity.";
+  c.criteria = {{"warmth", 60}, {"depth", 30}, {"brevity", 10}};
+  c.scores = {{8, 5, 3}, {4, 9, 7}};
+  const std::string text = chain::render(c);
+  EXPECT_EQ(part1_field(text, "Persona:"), c.persona);
+  EXPECT_EQ(part1_field(text, "Scenario:"), c.scenario);
+  EXPECT_EQ(part1_field(text, "Criteria derivation:"), c.derivation);
+  EXPECT_EQ(criteria_text(text), "1. warmth (60%) 2. depth (30%) 3. brevity (10%)");
+  EXPECT_EQ(analysis_text(text, AnalysisText::kPart1), part1_text(text));
+  EXPECT_EQ(analysis_text(text, AnalysisText::kPersona), c.persona);
+  EXPECT_EQ(analysis_text(text, AnalysisText::kCriteria), "1. warmth (60%) 2. depth (30%) 3. brevity (10%)");
+  EXPECT_EQ(analysis_text(text, AnalysisText::kPersonaCriteria),
+            c.persona + "\n1. warmth (60%) 2. depth (30%) 3. brevity (10%)");
+  // What greedy_analyses stops at still leaves the selection whole.
+  for (auto t : {AnalysisText::kPart1, AnalysisText::kPersona}) {
+    const std::string stop = analysis_stop(t);
+    ASSERT_FALSE(stop.empty());
+    const std::string cut = text.substr(0, text.find(stop) + stop.size());
+    EXPECT_EQ(analysis_text(cut, t), analysis_text(text, t)) << to_string(t);
+  }
+  EXPECT_TRUE(analysis_stop(AnalysisText::kCriteria).empty());
+  EXPECT_TRUE(needs_part2(AnalysisText::kPersonaCriteria));
+  EXPECT_FALSE(needs_part2(AnalysisText::kPersona));
+  // A field must start a line: "Persona:" inside another line is not it.
+  EXPECT_EQ(part1_field("PART 1: Preference Modeling\nScenario: a Persona: b\nPersona: c\nPART 2", "Persona:"), "c");
+  // Nothing found: Part 1 is embedded instead, never an empty text.
+  EXPECT_EQ(analysis_text("Persona cut", AnalysisText::kCriteria), "Persona cut");
+  for (auto t : {AnalysisText::kPart1, AnalysisText::kPersona, AnalysisText::kCriteria,
+                 AnalysisText::kPersonaCriteria})
+    EXPECT_EQ(parse_analysis_text(to_string(t)), t);
+  EXPECT_THROW(parse_analysis_text("part3"), pgenrm::Error);
+}
+
+// The cost accounting of a generation call (docs/PERFORMANCE.md): left
+// padding to the longest prompt, decoding until the longest chain ends.
+TEST(TokenCount, CountsPaddingAndFinishedSequences) {
+  TokenCount c;
+  // Prompts of 3 and 5 tokens, 2 chains each: chains of 2, 4, 1 and 4 tokens.
+  count_call(&c, {3, 5}, 2, {2, 4, 1, 4}, 10);
+  EXPECT_EQ(c.calls, 1);
+  EXPECT_EQ(c.prompts, 2);
+  EXPECT_EQ(c.sequences, 4);
+  EXPECT_EQ(c.prompt_tokens, 8);
+  EXPECT_EQ(c.prefill_tokens, 10);  // both prompts padded to 5
+  EXPECT_DOUBLE_EQ(c.prefill_attn, 50);
+  EXPECT_EQ(c.generated_tokens, 11);
+  EXPECT_EQ(c.decode_slots, 12);  // 4 sequences × 3 decode forwards (the 1st token is the prefill's)
+  EXPECT_DOUBLE_EQ(c.decode_attn, 4 * (3 * 5 + 6));  // prefix 5 + suffix 1, 2, 3
+  // A chain cut at max_new_tokens counts max_new_tokens.
+  TokenCount d;
+  count_call(&d, {4}, 1, {30}, 10);
+  EXPECT_EQ(d.generated_tokens, 10);
+  EXPECT_EQ(d.decode_slots, 9);
+  c += d;
+  EXPECT_EQ(c.calls, 2);
+  EXPECT_EQ(c.generated_tokens, 21);
+  EXPECT_EQ(c.prefill_tokens, 14);
 }
