@@ -179,6 +179,11 @@ void declare_options(Schema& s, Config& c) {
   s.add("grpo.kl_coef", &c.grpo.kl_coef, "k3 KL coefficient to the frozen PSI model (0 = none)")
       .range(0, 100);
   s.add("grpo.agg", &c.grpo.agg, "loss aggregation").choices({"token_mean", "seq_mean"});
+  s.add("grpo.pr_target", &c.grpo.pr_target,
+        "criteria the process reward measures coverage of: stated (the user's stated criteria, else the top 3 "
+        "of the history's posterior — the paper's) or truth (PersonaWorld only: the top 3 of the user's true "
+        "weights in the pair's scenario, a judge that knows the user)")
+      .choices({"stated", "truth"});
   s.add("grpo.prompt", &c.grpo.prompt,
         "prompt of the GRPO stages: cre (history only, no stated criteria: the paper's CRE) or psi (the "
         "PSI/evaluation prompt, stated criteria included)")

@@ -135,6 +135,7 @@ struct GrpoOptions {
   double clip_high = 0.28;
   double kl_coef = 0.05;
   std::string agg = "token_mean";
+  std::string pr_target = "stated";  // PR criteria: stated (else synthesised from the history) | truth (PersonaWorld)
   std::string prompt = "cre";  // prompt of the GRPO stages: cre (history only, the paper) or psi (with stated criteria)
   bool std_norm = true;
   int64_t max_staleness = 0;  // rollout workers: 0 on-policy, 1 one-step-off asynchronous

@@ -4,12 +4,23 @@
 #include <numeric>
 
 #include "chain/rewards.h"
+#include "core/error.h"
 #include "data/posterior.h"
 #include "trainer/run_setup.h"
 
 namespace pgenrm::trainer {
 
 namespace {
+
+std::vector<chain::UserCriterion> top_criteria(const Setup& s, const std::vector<double>& w) {
+  std::vector<int> idx(w.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](int a, int b) { return w[a] > w[b]; });
+  std::vector<chain::UserCriterion> out;
+  for (size_t k = 0; k < std::min<size_t>(3, idx.size()); ++k)
+    out.push_back({s.world.criteria[idx[k]], w[idx[k]]});
+  return out;
+}
 
 // Criteria for PR when the user states none: the top criteria of the
 // posterior mean from the history (DESIGN.md §4: "synthesised from the history").
@@ -20,14 +31,7 @@ std::vector<chain::UserCriterion> synthesised_criteria(const Setup& s, const dat
   const data::Evidence e = data::gather_evidence(s.world, anon, h, data::AttributeSource::kPerceived);
   const auto mass = s.posterior->mass(e);
   const int scen = p.scenario.empty() ? 0 : s.world.scenario_index(p.scenario);
-  std::vector<double> w = s.posterior->mean_scenario_weights(mass, scen);
-  std::vector<int> idx(w.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](int a, int b) { return w[a] > w[b]; });
-  std::vector<chain::UserCriterion> out;
-  for (size_t k = 0; k < std::min<size_t>(3, idx.size()); ++k)
-    out.push_back({s.world.criteria[idx[k]], w[idx[k]]});
-  return out;
+  return top_criteria(s, s.posterior->mean_scenario_weights(mass, scen));
 }
 
 }  // namespace
@@ -38,8 +42,13 @@ std::vector<ChainReward> chain_rewards(const Setup& s, const RewardKnobs& k, con
   static const chain::RuleScorer pr_scorer;
   const data::Pair& pair = s.ds.pairs[p.pair];
   std::vector<chain::UserCriterion> crit;
-  if (!k.curriculum)
+  if (!k.curriculum && k.pr_truth) {
+    PGENRM_CHECK(pair.truth.has_value(), "grpo.pr_target = truth needs PersonaWorld's ground truth",
+                 "use grpo.pr_target: stated on real data");
+    crit = top_criteria(s, pair.truth->weights);
+  } else if (!k.curriculum) {
     crit = user_criteria(s.ds.user_of(pair), synthesised_criteria(s, pair, s.task->history(p.pair, prompt_seed)));
+  }
   std::vector<ChainReward> out;
   if (totals) totals->clear();
   for (const auto& c : completions) {

@@ -19,6 +19,7 @@ struct Setup;
 struct RewardKnobs {
   bool curriculum = false;
   double alpha = 0.5, beta = 1.0;
+  bool pr_truth = false;  // PR against the user's true top criteria (grpo.pr_target: truth)
 };
 
 // `totals` (optional): each chain's weighted totals in original order

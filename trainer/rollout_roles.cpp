@@ -53,7 +53,7 @@ rollout::Result serve_request(const Setup& s, const core::Config& cfg, model::Tr
   m.eval();
   const model::Generation gen = model::generate(m, {p.ids}, q.group, sp, q.index * q.group);
   std::vector<std::vector<double>> totals;
-  const RewardKnobs k{q.stage == "curriculum", cfg.grpo.alpha, cfg.grpo.beta};
+  const RewardKnobs k{q.stage == "curriculum", cfg.grpo.alpha, cfg.grpo.beta, cfg.grpo.pr_target == "truth"};
   const std::vector<ChainReward> rw = chain_rewards(s, k, p, q.prompt_seed, gen.tokens, &totals);
   rollout::Result r;
   r.index = q.index;
