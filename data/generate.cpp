@@ -85,9 +85,11 @@ Calibration generate_dir(const core::WorldOptions& wopts, const core::DataOption
   const HistoryOptions hopts = history_options(dopts);
 
   const TeacherRun run = run_teacher(g.world, g.dataset, teacher, hopts, seed);
+  // world.json first: a directory with pairs.jsonl and no world.json is a
+  // real dataset (trainer/run_setup.h), never a half-written world.
+  write_world_json(dir + "/world.json", g.world, g.dataset.users);
   write_pairs_jsonl(dir + "/pairs.jsonl", g.dataset.pairs);
   write_survey_jsonl(dir + "/survey.jsonl", g.dataset.users);
-  write_world_json(dir + "/world.json", g.world, g.dataset.users);
   write_teacher_jsonl(dir + "/teacher.jsonl", run.records);
   const WorldText wt = world_text(g.dataset, teacher, hopts, seed);
   wt.vocab.write(dir + "/tokenizer.json");

@@ -47,7 +47,9 @@ std::vector<ChainReward> chain_rewards(const Setup& s, const RewardKnobs& k, con
                  "use grpo.pr_target: stated on real data");
     crit = top_criteria(s, pair.truth->weights);
   } else if (!k.curriculum) {
-    crit = user_criteria(s.ds.user_of(pair), synthesised_criteria(s, pair, s.task->history(p.pair, prompt_seed)));
+    // Real data has no posterior: a user without stated criteria gets no PR.
+    crit = user_criteria(s.ds.user_of(pair), s.posterior ? synthesised_criteria(s, pair, s.task->history(p.pair, prompt_seed))
+                                                         : std::vector<chain::UserCriterion>{});
   }
   std::vector<ChainReward> out;
   if (totals) totals->clear();

@@ -2,6 +2,8 @@
 // learners (rollouts in-process) and the rollout workers (rollout/):
 //   CRE         R = α·PR + β·OR, PR against the user's stated criteria or,
 //               when none, criteria synthesised from the history's posterior
+//               (PersonaWorld; on real data such a user gets no PR), or with
+//               grpo.pr_target = truth the user's true top criteria
 //   curriculum  R = β·OR
 // A chain that does not parse gets the format-error reward and no PR.
 #pragma once

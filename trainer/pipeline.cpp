@@ -136,9 +136,34 @@ void train_lm(model::TransformerImpl& m, const std::vector<SeqExample>& ex, int6
   }
 }
 
+// Real data has no world text to pretrain on: the backbone is
+// model.hf_path's pretrained weights, or a random initialisation (tests).
+model::Transformer real_data_backbone(const core::Config& cfg, const Setup& s, json* row) {
+  core::ModelOptions o = cfg.model;
+  o.lora_rank = 0;
+  if (o.hf_path.empty()) {
+    PGENRM_LOG_WARN("stage 0: skipped (real data: no world text to pretrain on) and model.hf_path is not set: ",
+                    "the reward model starts from a RANDOM initialisation and cannot read natural text; set ",
+                    "model.hf_path to a pretrained model (e.g. Llama 3.1 / Qwen3) for a real run");
+    (*row)["skipped"] = "real data; random initialisation (model.hf_path not set)";
+  } else {
+    PGENRM_LOG_INFO("stage 0: skipped (real data): starting from the pretrained weights in ", o.hf_path);
+    (*row)["skipped"] = "real data; pretrained weights from " + o.hf_path;
+  }
+  seed_stage(cfg, "stage0");
+  model::Transformer m = model::build_model(o, s.tok->vocab_size());
+  PGENRM_CHECK(m->config().vocab_size >= s.tok->vocab_size(),
+               "the model's vocabulary (" + std::to_string(m->config().vocab_size) + ") is smaller than the " +
+                   "tokenizer's (" + std::to_string(s.tok->vocab_size()) + ", " + s.tokenizer_path + ")",
+               "use the tokenizer.json of model.hf_path (remove data.dir/tokenizer.json, or copy the model's there)");
+  (*row)["cached"] = false;
+  return m;
+}
+
 // Stage 0: language modelling on world text, cached across runs.
 model::Transformer stage0(const core::Config& cfg, Setup& s, core::MetricsWriter& metrics, json* row,
                           RunCheckpointer* ck, const DataParallel& dp) {
+  if (!s.has_world) return real_data_backbone(cfg, s, row);
   const std::string key = world_key(cfg) + config_sections(cfg, {"model", "pretrain"}) +
                           "seed: " + std::to_string(cfg.run.seed) + "\n";
   const std::string dir = cfg.data.dir + "/stage0-" + hex(fnv1a(key));
@@ -215,8 +240,10 @@ void stage_psi(model::TransformerImpl& m, const core::Config& cfg, Setup& s, cor
   const uint64_t world_seed = static_cast<uint64_t>(cfg.world.seed);
   for (const auto& r : s.teacher) {
     const size_t i = s.ds.pair_index(r.pair_id);
-    // The teacher wrote for exactly this history and order (world seed).
-    RmPrompt p = s.task->prompt(i, data::PromptKind::kPsi, world_seed);
+    // The teacher wrote for exactly this history and order (world seed);
+    // on real data, for the history and order its record names.
+    RmPrompt p = s.has_world ? s.task->prompt(i, data::PromptKind::kPsi, world_seed)
+                             : s.task->prompt(r, data::PromptKind::kPsi);
     ex.push_back({p.ids, s.task->target(r.chain)});
   }
   ScheduleSpec sched{cfg.trainer.lr, cfg.trainer.warmup_steps, cfg.sft.steps, cfg.trainer.min_lr_ratio};
@@ -263,10 +290,17 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
   gcfg.sample.stop_ids = {s.task->eos()};
   gcfg.sample.pad_id = s.task->pad();
   GrpoStage grpo(m, ref, learner, gcfg, &dp);
-  const RewardKnobs knobs{curriculum, cfg.grpo.alpha, cfg.grpo.beta};
+  const RewardKnobs knobs{curriculum, cfg.grpo.alpha, cfg.grpo.beta, cfg.grpo.pr_target == "truth"};
   const data::PromptKind prompt_kind = cfg.grpo.prompt == "psi" ? data::PromptKind::kPsi : data::PromptKind::kCre;
   std::vector<bool> hard;
   for (size_t i : s.train) hard.push_back(s.ds.pairs[i].hard_negative);
+  if (curriculum && !s.has_world && dp.is_root())
+    PGENRM_LOG_INFO("curriculum: real pairs carry no population hard negatives (hard_negative is false for every ",
+                    "pair), so curriculum.hard = ", cfg.curriculum.hard,
+                    cfg.curriculum.hard == "population"
+                        ? " has an empty hard pool and draws every prompt uniformly; set curriculum.hard: "
+                          "low_accuracy (pairs the model got wrong at their last visit)"
+                        : ": hard = pairs the model got wrong at their last visit");
   CurriculumSpec spec{cfg.curriculum.p0, cfg.curriculum.p1, cfg.curriculum.schedule, 4, steps,
                       cfg.curriculum.hard, 0.5};
   // CRE samples prompts uniformly below; the sampler then only tracks accuracies.
@@ -602,6 +636,13 @@ static int run_job(const core::Config& cfg, const std::string& run_dir, const st
   auto s = load_setup(cfg);
   std::unique_ptr<RolloutLink> link;
   if (uses_rollout_workers(cfg, world.n_rollouts())) link = std::make_unique<RolloutLink>(cfg, &world, dp, run_dir);
+  if (!s->has_world) {
+    // Real data: PSI's chains come from an LLM judge (checked before any
+    // training); PR measures stated criteria only (trainer/grpo_rewards.h).
+    if (cfg.sft.steps > 0) require_teacher(cfg, *s);
+    PGENRM_CHECK(cfg.grpo.pr_target != "truth" || cfg.grpo.steps == 0,
+                 "grpo.pr_target = truth needs PersonaWorld's ground truth", "use grpo.pr_target: stated on real data");
+  }
   if (cfg.grpo.max_staleness > 0 && !link)
     PGENRM_LOG_WARN("grpo.max_staleness = ", cfg.grpo.max_staleness,
                     " has no effect without rollout workers (the learners' own rollouts are on-policy)");
@@ -629,7 +670,11 @@ static int run_job(const core::Config& cfg, const std::string& run_dir, const st
   try {
     // Reference scorers: what the world allows.
     const auto seeds = eval_seeds(cfg);
-    if (!ck.resuming()) {
+    if (!ck.resuming() && !s->has_world) {
+      PGENRM_LOG_INFO("reference scorers: real data has no ground truth, so only random is evaluated (oracle, ",
+                      "ceiling and the non-personalised scorer need a PersonaWorld)");
+      add_row("random", evaluate_scorer(*data::make_random_scorer(cfg.run.seed), *s->task, s->test_eval, seeds));
+    } else if (!ck.resuming()) {
       add_row("oracle (true weights)", evaluate_scorer(*data::make_oracle_scorer(), *s->task, s->test_eval, seeds));
       add_row("ceiling (posterior from prompt)",
               evaluate_scorer(*data::make_posterior_scorer(s->world, *s->posterior, data::AttributeSource::kPerceived),
@@ -685,7 +730,7 @@ static int run_job(const core::Config& cfg, const std::string& run_dir, const st
     if (ck.position("psi") != StagePos::kDone) {
       auto t = std::chrono::steady_clock::now();
       stage_psi(*rm, cfg, *s, metrics, ck);
-      json psi = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
+      json psi = evaluate_model(*rm, *s->task, s->test_eval, greedy, s->world_or_null());
       psi["train_s"] = seconds_since(t);
       add_row("P-GenRM SFT only (PSI)", psi);
       boundary("cre", rm.get(), rm->config());
@@ -705,7 +750,7 @@ static int run_job(const core::Config& cfg, const std::string& run_dir, const st
       if (ck.position(stage) == StagePos::kDone) continue;
       auto t = std::chrono::steady_clock::now();
       stage_grpo(*rm, reference ? reference.get() : nullptr, cfg, *s, curriculum, metrics, ck, link.get(), run_dir);
-      json r = evaluate_model(*rm, *s->task, s->test_eval, greedy, &s->world);
+      json r = evaluate_model(*rm, *s->task, s->test_eval, greedy, s->world_or_null());
       r["train_s"] = seconds_since(t);
       add_row(curriculum ? "P-GenRM + CRE + curriculum (full)" : "P-GenRM + CRE", r);
       boundary(curriculum ? "final" : "curriculum", rm.get(), rm->config(), curriculum ? nullptr : ref_module);
@@ -731,7 +776,7 @@ static int run_job(const core::Config& cfg, const std::string& run_dir, const st
 
   if (!dp.is_root()) return 0;
   add_paired_comparisons(rows);
-  model::save_hf(*rm, run_dir + "/model", cfg.data.dir + "/tokenizer.json");
+  model::save_hf(*rm, run_dir + "/model", s->tokenizer_path);
   json summary = {{"rows", rows}, {"wall_s", seconds_since(t_start)}, {"learner_ranks", dp.size()},
                   {"eval_pairs", s->test_eval.size()}, {"eval_seeds", cfg.eval.seeds}};
   std::ofstream(run_dir + "/results.json") << summary.dump(2) << "\n";

@@ -113,8 +113,14 @@ nlohmann::json evaluate_model(model::TransformerImpl& m, const RmTask& task,
         for (const auto& r : scores[k].chains) truth.add(*world, p, r, prompts[k].order);
       if (examples.size() < 3 && !scores[k].chains.empty()) {
         const ReadChain& r = scores[k].chains.front();
+        // Byte-level BPE can stop mid-character: invalid UTF-8 becomes U+FFFD,
+        // or the report could not be written as JSON.
+        auto utf8 = [](const std::string& t) {
+          return nlohmann::json::parse(
+              nlohmann::json(t).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        };
         examples.push_back({{"pair", p.pair_id}, {"error", std::string(chain::error_code_name(r.parsed.error))},
-                            {"message", r.parsed.message}, {"text", r.text}});
+                            {"message", utf8(r.parsed.message)}, {"text", utf8(r.text)}});
       }
     }
   }

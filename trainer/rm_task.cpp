@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <initializer_list>
+#include <string>
 
 #include "core/error.h"
 #include "core/stop.h"
@@ -10,20 +12,26 @@
 namespace pgenrm::trainer {
 
 namespace {
-int64_t special_id(const model::Tokenizer& tok, const char* name) {
-  auto id = tok.token_to_id(name);
-  PGENRM_CHECK(id.has_value(), std::string("the tokenizer has no ") + name + " token",
-               "use the tokenizer.json PersonaWorld writes, or add the token");
-  return *id;
+// The first of `names` the tokenizer knows: PersonaWorld's own token, then
+// the Llama 3 and Qwen3 equivalents (real-data runs use those tokenizers).
+int64_t special_id(const model::Tokenizer& tok, const char* role, std::initializer_list<const char*> names) {
+  std::string tried;
+  for (const char* n : names) {
+    if (auto id = tok.token_to_id(n)) return *id;
+    tried += std::string(tried.empty() ? "" : ", ") + n;
+  }
+  PGENRM_CHECK(false, std::string("the tokenizer has no ") + role + " token (tried " + tried + ")",
+               "use the tokenizer.json PersonaWorld writes, a Llama 3 or Qwen3 tokenizer, or add the token");
+  return -1;
 }
 }  // namespace
 
 RmTask::RmTask(const data::Dataset& ds, const model::Tokenizer& tok, data::HistoryOptions history,
                int64_t max_prompt_tokens)
     : ds_(ds), tok_(tok), history_(history), max_prompt_tokens_(max_prompt_tokens) {
-  bos_ = special_id(tok, "<bos>");
-  eos_ = special_id(tok, "<eos>");
-  pad_ = special_id(tok, "<pad>");
+  bos_ = special_id(tok, "<bos>", {"<bos>", "<|begin_of_text|>", "<|endoftext|>"});
+  eos_ = special_id(tok, "<eos>", {"<eos>", "<|eot_id|>", "<|im_end|>"});
+  pad_ = special_id(tok, "<pad>", {"<pad>", "<|finetune_right_pad_id|>", "<|end_of_text|>", "<|endoftext|>"});
 }
 
 data::History RmTask::history(size_t i, uint64_t seed) const {
@@ -39,6 +47,17 @@ RmPrompt RmTask::prompt(size_t i, data::PromptKind kind, uint64_t seed,
   data::History h = override_history ? *override_history : history(i, seed);
   const std::string text = data::render_prompt(kind, ds_.user_of(p), h, p, out.order);
   std::vector<int32_t> ids = tok_.encode(text);
+  const int64_t keep = std::min<int64_t>(ids.size(), max_prompt_tokens_ - 1);
+  out.ids.push_back(bos_);
+  out.ids.insert(out.ids.end(), ids.end() - keep, ids.end());
+  return out;
+}
+
+RmPrompt RmTask::prompt(const data::TeacherRecord& r, data::PromptKind kind) const {
+  RmPrompt out;
+  out.pair = ds_.pair_index(r.pair_id);
+  out.order = r.order;
+  std::vector<int32_t> ids = tok_.encode(data::teacher_prompt(ds_, r, kind));
   const int64_t keep = std::min<int64_t>(ids.size(), max_prompt_tokens_ - 1);
   out.ids.push_back(bos_);
   out.ids.insert(out.ids.end(), ids.end() - keep, ids.end());

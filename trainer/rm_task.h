@@ -51,6 +51,9 @@ class RmTask {
   // `history` overrides the sampled history (diagnostics flip it).
   RmPrompt prompt(size_t i, data::PromptKind kind, uint64_t seed,
                   const data::History* history = nullptr) const;
+  // The prompt a teacher record's chain was written for: its history and
+  // response order as recorded (real data's teacher.jsonl).
+  RmPrompt prompt(const data::TeacherRecord& r, data::PromptKind kind) const;
   data::History history(size_t i, uint64_t seed) const;
   std::vector<int64_t> target(const std::string& chain_text) const;  // + <eos>
   std::string text(const std::vector<int64_t>& ids) const;          // stops at <eos>
