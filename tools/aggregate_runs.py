@@ -29,7 +29,7 @@ def main(paths):
         se = [r["se"] for r in rows]
         diff = ""
         per = ""
-        if all("vs_bt_non_personalised" in r for r in rows):
+        if all("diff" in r.get("vs_bt_non_personalised", {}) for r in rows):
             d = [r["vs_bt_non_personalised"]["diff"] for r in rows]
             s = [r["vs_bt_non_personalised"]["se"] for r in rows]
             m = sum(d) / k

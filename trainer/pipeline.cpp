@@ -566,7 +566,15 @@ void add_paired_comparisons(json& rows) {
   const auto b = (*base)["pair_accuracy"].get<std::vector<double>>();
   for (auto& r : rows) {
     if (!r.contains("pair_accuracy") || &r == base) continue;
-    const PairedDiff d = paired_difference(r["pair_accuracy"].get<std::vector<double>>(), b);
+    const auto a = r["pair_accuracy"].get<std::vector<double>>();
+    if (a.size() != b.size()) {
+      // A run resumed with other eval.pairs: its rows are not over the same pairs.
+      PGENRM_LOG_WARN("row '", r.value("row", ""), "' was evaluated on ", a.size(), " pairs and the baseline on ",
+                      b.size(), " (eval.pairs changed on resume): no paired comparison");
+      r["vs_bt_non_personalised"] = {{"skipped", "evaluated on other pairs than the baseline"}};
+      continue;
+    }
+    const PairedDiff d = paired_difference(a, b);
     r["vs_bt_non_personalised"] = {{"diff", d.diff}, {"se", d.se}, {"pairs", d.n}};
   }
 }
@@ -583,7 +591,7 @@ void print_table(const json& rows) {
       return os.str();
     };
     std::string vs;
-    if (r.contains("vs_bt_non_personalised")) {
+    if (r.contains("vs_bt_non_personalised") && r["vs_bt_non_personalised"].contains("diff")) {
       std::ostringstream os;
       os << std::showpos << std::fixed << std::setprecision(3) << r["vs_bt_non_personalised"]["diff"].get<double>()
          << std::noshowpos << " (" << r["vs_bt_non_personalised"]["se"].get<double>() << ")";
