@@ -72,10 +72,10 @@ WorkerStats run_worker(coordinator::Client& client, const WorkerHooks& hooks, co
                      "the learner publishes before it submits; this is a bug");
         res = hooks.run(req, held);
         res.index = req.index;
-      } catch (const Error& e) {
+      } catch (const std::exception& e) {
         // Reported to the learner, which stops with this message: a worker
-        // that cannot serve a request (other data, other build) must not
-        // quietly drop it.
+        // that cannot serve a request (other data, other build, a model
+        // error) must not quietly drop it.
         res.error = e.what();
       }
       res.version = held;

@@ -35,16 +35,6 @@ bool uses_rollout_workers(const core::Config& cfg, int mpi_rollout_ranks) {
   return mpi_rollout_ranks > 0 || cfg.dist.external_rollouts || !cfg.dist.coordinator.empty();
 }
 
-namespace {
-
-std::string random_token() {
-  std::random_device rd;
-  static const char* hex = "0123456789abcdef";
-  std::string t;
-  for (int i = 0; i < 32; ++i) t += hex[rd() % 16];
-  return t;
-}
-
 std::pair<std::string, int> split_host_port(const std::string& s) {
   const auto c = s.rfind(':');
   PGENRM_CHECK(c != std::string::npos && c > 0 && c + 1 < s.size(),
@@ -58,6 +48,17 @@ std::pair<std::string, int> split_host_port(const std::string& s) {
   PGENRM_CHECK(port > 0 && port < 65536, "coordinator address '" + s + "' has no valid port", "use HOST:PORT");
   return {s.substr(0, c), port};
 }
+
+namespace {
+
+std::string random_token() {
+  std::random_device rd;
+  static const char* hex = "0123456789abcdef";
+  std::string t;
+  for (int i = 0; i < 32; ++i) t += hex[rd() % 16];
+  return t;
+}
+
 
 }  // namespace
 

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rollout/protocol.h"
@@ -50,6 +51,9 @@ struct CoordinatorEndpoint {
   std::string token;
   std::string address() const { return host + ":" + std::to_string(port); }
 };
+
+// "node07:7070" → {"node07", 7070}; throws pgenrm::Error naming the text.
+std::pair<std::string, int> split_host_port(const std::string& host_port);
 
 // Whether this config sends rollouts to workers.
 bool uses_rollout_workers(const core::Config& cfg, int mpi_rollout_ranks);

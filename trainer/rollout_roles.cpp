@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -132,13 +133,7 @@ int run_external_worker(const core::Config& cfg, const ExternalWorker& w) {
   setup_process(cfg);
   CoordinatorEndpoint ep;
   ep.token = w.token;
-  if (!w.coordinator.empty()) {
-    const auto c = w.coordinator.rfind(':');
-    PGENRM_CHECK(c != std::string::npos, "--coordinator '" + w.coordinator + "' is not HOST:PORT",
-                 "e.g. --coordinator node07:7070, or --run-dir runs/<name>");
-    ep.host = w.coordinator.substr(0, c);
-    ep.port = std::atoi(w.coordinator.substr(c + 1).c_str());
-  }
+  if (!w.coordinator.empty()) std::tie(ep.host, ep.port) = split_host_port(w.coordinator);
   if (!w.run_dir.empty() && (ep.host.empty() || ep.token.empty())) {
     // The learners write coordinator.json once the job's data is ready.
     const std::string f = w.run_dir + "/coordinator.json";
