@@ -10,6 +10,9 @@
   ref_hf_model.py check DIR REF   loads DIR (a model we wrote) with transformers
                                   and writes DIR/check.safetensors with its
                                   logits on REF's input_ids.
+  ref_hf_model.py cuda DIR REF    transformers on the GPU (TF32 off) on REF's
+                                  input_ids: DIR/cuda.safetensors with logits_fp32
+                                  and logits_bf16 (the model cast to bfloat16).
 Test-only: the project never imports Python at run time.
 """
 import sys
@@ -83,10 +86,27 @@ def check(model_dir, ref):
     save_file({"logits": logits.contiguous()}, f"{model_dir}/check.safetensors")
 
 
+def cuda(model_dir, ref):
+    r = load_file(ref)
+    cls = {"llama": LlamaForCausalLM, "qwen2": Qwen2ForCausalLM, "qwen3": Qwen3ForCausalLM}
+    import json
+    arch = json.load(open(f"{model_dir}/config.json"))["model_type"]
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    out = {}
+    for name, dtype in (("logits_fp32", torch.float32), ("logits_bf16", torch.bfloat16)):
+        model = cls[arch].from_pretrained(model_dir, dtype=dtype).eval().cuda()
+        with torch.no_grad():
+            out[name] = model(r["input_ids"].cuda()).logits.float().cpu().contiguous()
+    save_file(out, f"{model_dir}/cuda.safetensors")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "check":
         check(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "cuda":
+        cuda(sys.argv[2], sys.argv[3])
     else:
         raise SystemExit(__doc__)

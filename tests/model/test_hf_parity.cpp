@@ -18,6 +18,9 @@
 #include "model/generate.h"
 #include "model/factory.h"
 #include "model/hf_io.h"
+#include <ATen/Context.h>
+#include <torch/cuda.h>
+#include <tuple>
 #include "model/safetensors.h"
 
 using namespace pgenrm::model;
@@ -83,6 +86,39 @@ TEST_P(HfParity, LogitsAndGreedyMatchTransformersBothWays) {
   std::cout << arch << ": transformers on our export, max abs difference " << diff_back << "\n";
   fs::remove_all(ref_dir);
   fs::remove_all(ours);
+}
+
+// The same on a CUDA device (issue 10), in fp32 (TF32 off) and bf16, against
+// transformers on the same GPU in the same dtypes. Skips without a GPU.
+TEST_P(HfParity, OnCudaLogitsMatchTransformersInFp32AndBf16) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::string arch = GetParam();
+  const std::string ref_dir = fresh_dir(arch + "_cuda");
+  run_python("make " + arch + " " + ref_dir);
+  run_python("cuda " + ref_dir + " " + ref_dir + "/ref.safetensors");
+  auto ref = SafetensorsFile::open(ref_dir + "/ref.safetensors");
+  auto hf = SafetensorsFile::open(ref_dir + "/cuda.safetensors");
+  at::globalContext().setAllowTF32CuBLAS(false);
+  const at::Device gpu(at::kCUDA, 0);
+  at::NoGradGuard ng;
+  const at::Tensor ids = ref.get("input_ids").to(gpu);
+  const at::Tensor keep = at::ones_like(ids, at::kBool);
+  for (auto [dtype, key, tol] : {std::tuple{at::kFloat, "logits_fp32", kLogitTol},
+                                 std::tuple{at::kBFloat16, "logits_bf16", 0.0}}) {
+    Transformer m = load_hf(ref_dir, dtype);
+    m->to(gpu);
+    m->eval();
+    const at::Tensor ours = m->forward(ids, keep).to(at::kCPU, at::kFloat);
+    const at::Tensor theirs = hf.get(key);
+    const double diff = (ours - theirs).abs().max().item<double>();
+    const double scale = theirs.abs().max().item<double>();
+    std::cout << arch << " on CUDA, " << key << ": max abs logit difference vs transformers " << diff
+              << " (logit scale " << scale << ")\n";
+    // bf16: both sides round at every op, in different orders; a few bf16
+    // ulps of the logit scale.
+    EXPECT_LE(diff, tol > 0 ? tol : 0.05 * std::max(1.0, scale)) << arch << " " << key;
+  }
+  fs::remove_all(ref_dir);
 }
 
 TEST(HfIo, MismatchedWeightsNameTheTensor) {

@@ -7,8 +7,10 @@
 #   1. unit tests that need CUDA (tests/model/test_cuda.cpp) + the CPU suite
 #      that runs in seconds (model, chain, trainer unit tests)
 #   2. a single-rank NCCL all-reduce and broadcast through comm/
-#   (3. logits parity vs transformers on CUDA and 4. bf16 throughput/MFU of a
-#    ~0.5B config vs PyTorch eager are not written yet: docs/STATUS.md)
+#   3. logits parity vs transformers (llama, qwen2, qwen3) on the GPU, fp32
+#      and bf16 (tests/model/test_hf_parity.cpp, OnCuda…)
+#   (4. bf16 throughput/MFU of a ~0.5B config vs PyTorch eager is not
+#    written yet: tools/device/README.md)
 # DRY_RUN=1: configure against the unpacked packages and stop (what this
 # project's CPU machines can check).
 set -uo pipefail
@@ -50,7 +52,7 @@ grep -E "libtorch|CUDA paths" "$OUT/configure.log"
 
 step "build"
 cmake --build build-device -j "$(nproc)" --target pgenrm test_model_cuda test_comm_mpi test_model_transformer \
-  test_trainer test_chain > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  test_model_hf_parity test_trainer > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 
 step "1. CUDA unit tests"
 build-device/tests/test_model_cuda 2>&1 | tail -15
@@ -60,5 +62,8 @@ build-device/tests/trainer/test_trainer --gtest_brief=1 --gtest_filter='-History
 step "2. NCCL through comm/ (one rank)"
 "$deps/usr/bin/mpirun.openmpi" --oversubscribe -np 1 build-device/tests/comm/test_comm_mpi \
   --gtest_filter='Collectives.*' 2>&1 | grep -E "NCCL|OK|FAILED|Failure|SKIPPED|Expected|Actual" 
+
+step "3. logits parity with transformers on the GPU"
+build-device/tests/test_model_hf_parity --gtest_filter='*OnCuda*' 2>&1 | grep -E "CUDA|OK|FAILED|Failure|Expected|Which"
 
 step "done"
