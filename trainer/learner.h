@@ -7,6 +7,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -37,12 +39,28 @@ class Learner {
   StepStats step(const std::function<double(int64_t)>& micro, int64_t n_micro);
 
   int64_t steps_done() const { return step_; }
+  // Low-precision (bf16/fp16) trainable parameters get fp32 master copies:
+  // gradients are accumulated in the parameters' dtype, copied to fp32,
+  // clipped, and AdamW (fp32 moments) updates the masters, which are then
+  // rounded into the parameters — so updates smaller than a bf16 ulp are
+  // not lost. fp32 parameters are updated in place, as before.
+  bool has_master_weights() const { return !master_.empty(); }
+  // The tensors the optimizer updates, by the parameters' names (`named`:
+  // the model's named parameters): the masters where there are any. For
+  // checkpointing the optimizer state by name.
+  std::map<std::string, at::Tensor> optimizer_targets(const std::map<std::string, at::Tensor>& named) const;
+  // After the parameters were restored (a resume): masters := parameters.
+  // (Checkpoints hold the parameters, so a resumed bf16 run continues from
+  // the rounded masters: close to, not bit-identical with, an uninterrupted
+  // one. fp32 runs resume exactly.)
+  void reset_masters_from_params();
   void set_steps_done(int64_t s) { step_ = s; }
   torch::optim::AdamW& optimizer() { return *opt_; }
   const std::vector<at::Tensor>& params() const { return params_; }
 
  private:
   std::vector<at::Tensor> params_;
+  std::vector<at::Tensor> master_;  // fp32 copies of params_ (empty: params_ are fp32)
   ScheduleSpec schedule_;
   double grad_clip_;
   std::unique_ptr<torch::optim::AdamW> opt_;

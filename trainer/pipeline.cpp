@@ -800,6 +800,10 @@ int run_pipeline(const core::Config& cfg, const std::string& run_dir, const std:
   // (what exact resume relies on); warn_only keeps ops without a
   // deterministic variant usable.
   at::globalContext().setDeterministicAlgorithms(cfg.run.deterministic, /*warn_only=*/true);
+  // TF32 for fp32 matrix products on GPUs that have it (no effect on CPUs;
+  // the parity tests turn it off to compare at 1e-4).
+  at::globalContext().setAllowTF32CuBLAS(true);
+  at::globalContext().setAllowTF32CuDNN(true);
   core::install_stop_handlers();
   // The job: one process, or learner ranks under mpirun/srun (dist.*). Every
   // learner runs this same code on its shard of each batch

@@ -177,7 +177,9 @@ void RunCheckpointer::restore_step(Learner& learner, const torch::nn::Module& m)
   // (e.g. GRPO steps whose groups all had zero reward variance).
   if (!resumed_->optim.empty()) {
     checkpoint::OptimizerState os{resumed_->optim, resumed_->optim_config_json};
-    checkpoint::restore_adamw(learner.optimizer(), checkpoint::named_parameters(m), os, resumed_path_);
+    learner.reset_masters_from_params();
+    checkpoint::restore_adamw(learner.optimizer(), learner.optimizer_targets(checkpoint::named_parameters(m)), os,
+                              resumed_path_);
   }
   learner.set_steps_done(stage_step());
   // This rank's generator; a rank the checkpoint did not have (the job
@@ -224,7 +226,7 @@ void RunCheckpointer::write(const Snapshot& s) {
   if (s.reference)
     for (const auto& [name, t] : checkpoint::named_parameters(*s.reference)) st.extra["reference." + name] = t;
   if (s.learner && s.model) {
-    checkpoint::OptimizerState os = checkpoint::capture_adamw(s.learner->optimizer(), st.model);
+    checkpoint::OptimizerState os = checkpoint::capture_adamw(s.learner->optimizer(), s.learner->optimizer_targets(st.model));
     st.optim = std::move(os.per_param);
     st.optim_config_json = std::move(os.groups_json);
   }
