@@ -9,8 +9,9 @@
 #   2. a single-rank NCCL all-reduce and broadcast through comm/
 #   3. logits parity vs transformers (llama, qwen2, qwen3) on the GPU, fp32
 #      and bf16 (tests/model/test_hf_parity.cpp, OnCuda…)
-#   (4. bf16 throughput/MFU of a ~0.5B config vs PyTorch eager is not
-#    written yet: tools/device/README.md)
+#   4. training throughput and MFU of a ~0.5B config (Qwen2.5-0.5B's shape)
+#      in bf16 with fp32 masters (bench_train_gpu) against the same config in
+#      PyTorch eager (tools/device/ref_train_eager.py: bf16 and AMP), same run
 # DRY_RUN=1: configure against the unpacked packages and stop (what this
 # project's CPU machines can check).
 set -uo pipefail
@@ -52,7 +53,7 @@ grep -E "libtorch|CUDA paths" "$OUT/configure.log"
 
 step "build"
 cmake --build build-device -j "$(nproc)" --target pgenrm test_model_cuda test_comm_mpi test_model_transformer \
-  test_model_hf_parity test_trainer > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  test_model_hf_parity test_trainer bench_train_gpu > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 
 step "1. CUDA unit tests"
 build-device/tests/test_model_cuda 2>&1 | tail -15
@@ -65,5 +66,11 @@ step "2. NCCL through comm/ (one rank)"
 
 step "3. logits parity with transformers on the GPU"
 build-device/tests/test_model_hf_parity --gtest_filter='*OnCuda*' 2>&1 | grep -E "CUDA|OK|FAILED|Failure|Expected|Which"
+
+step "4. 0.5B bf16 training throughput: ours vs PyTorch eager"
+build-device/bin/bench_train_gpu --device cuda --size 0.5b --batch 8 --seq 1024 --steps 10 \
+  --config-out "$OUT/qwen0.5b" | tee "$OUT/train_ours.json"
+"${PYTHON:-python3}" tools/device/ref_train_eager.py "$OUT/qwen0.5b" --device cuda --batch 8 --seq 1024 \
+  --steps 10 | tee "$OUT/train_eager.json"
 
 step "done"
