@@ -17,6 +17,7 @@ Learner::Learner(std::vector<at::Tensor> params, const ScheduleSpec& schedule, d
       params_.push_back(p);
       low |= p.scalar_type() != at::kFloat && p.scalar_type() != at::kDouble;
     }
+  fused_ = !params_.empty() && params_.front().is_cuda();
   if (low) {
     for (const auto& p : params_) master_.push_back(p.detach().to(at::kFloat).clone().requires_grad_(true));
     opt_ = make_adamw(master_, schedule.lr, weight_decay);
@@ -62,7 +63,7 @@ StepStats Learner::step(const std::function<double(int64_t)>& micro, int64_t n_m
     s.skipped = true;
   } else {
     set_lr(*opt_, s.lr);
-    opt_->step();
+    adamw_step(*opt_, fused_);
     at::NoGradGuard ng;
     for (size_t i = 0; i < master_.size(); ++i) params_[i].copy_(master_[i]);
   }

@@ -39,6 +39,11 @@ class Learner {
   StepStats step(const std::function<double(int64_t)>& micro, int64_t n_micro);
 
   int64_t steps_done() const { return step_; }
+  // AdamW through the fused kernel (optim.h): on by default when the
+  // parameters live on a GPU; the CPU keeps the loop (its numbers are the
+  // reference every CPU test and run was measured with).
+  void set_fused(bool on) { fused_ = on; }
+  bool fused() const { return fused_; }
   // Low-precision (bf16/fp16) trainable parameters get fp32 master copies:
   // gradients are accumulated in the parameters' dtype, copied to fp32,
   // clipped, and AdamW (fp32 moments) updates the masters, which are then
@@ -67,6 +72,7 @@ class Learner {
   GradSync default_sync_;
   GradSync* sync_;
   int64_t step_ = 0;
+  bool fused_ = false;
 };
 
 }  // namespace pgenrm::trainer

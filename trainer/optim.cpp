@@ -37,6 +37,50 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
 }
 
+void adamw_step(torch::optim::AdamW& opt, bool fused) {
+  if (!fused) {
+    opt.step();
+    return;
+  }
+  at::NoGradGuard ng;
+  for (auto& group : opt.param_groups()) {
+    auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
+    if (o.amsgrad()) {
+      opt.step();
+      return;
+    }
+  }
+  for (auto& group : opt.param_groups()) {
+    auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
+    std::vector<at::Tensor> ps, gs, m1, m2, steps;
+    std::vector<torch::optim::AdamWParamState*> states;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      auto& slot = opt.state()[p.unsafeGetTensorImpl()];
+      if (!slot) {
+        auto st = std::make_unique<torch::optim::AdamWParamState>();
+        st->step(0);
+        st->exp_avg(at::zeros_like(p, at::MemoryFormat::Preserve));
+        st->exp_avg_sq(at::zeros_like(p, at::MemoryFormat::Preserve));
+        slot = std::move(st);
+      }
+      auto& st = static_cast<torch::optim::AdamWParamState&>(*slot);
+      ps.push_back(p);
+      gs.push_back(p.grad());
+      m1.push_back(st.exp_avg());
+      m2.push_back(st.exp_avg_sq());
+      // The step number this update is (the kernel reads it for the bias
+      // corrections; PyTorch's Python wrapper increments before calling).
+      steps.push_back(at::full({}, static_cast<double>(st.step() + 1), p.options().dtype(at::kFloat)));
+      states.push_back(&st);
+    }
+    if (ps.empty()) continue;
+    at::_fused_adamw_(ps, gs, m1, m2, {}, steps, o.lr(), std::get<0>(o.betas()), std::get<1>(o.betas()),
+                      o.weight_decay(), o.eps(), /*amsgrad=*/false, /*maximize=*/false, std::nullopt, std::nullopt);
+    for (auto* st : states) st->step(st->step() + 1);
+  }
+}
+
 double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
   std::vector<at::Tensor> norms;
   for (const auto& p : params)

@@ -28,6 +28,13 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<at::Tensor>& p
                                                 double weight_decay, double beta2 = 0.95);
 void set_lr(torch::optim::Optimizer& opt, double lr);
 
+// One AdamW step. `fused`: through ATen's fused multi-tensor kernel
+// (at::_fused_adamw_, one launch per group and device) on the same state
+// tensors torch::optim::AdamW keeps, so checkpoints and the loop step stay
+// interchangeable; otherwise torch::optim::AdamW::step(). AMSGrad groups
+// always take the loop.
+void adamw_step(torch::optim::AdamW& opt, bool fused);
+
 // Clips the global L2 norm of the gradients to max_norm (0 = no clipping)
 // and returns the norm before clipping; non-finite norms are returned as is
 // (the caller skips the step).

@@ -5,6 +5,10 @@
 
 #include <ATen/ATen.h>
 
+#include <torch/optim/adamw.h>
+
+#include <tuple>
+
 #include "trainer/learner.h"
 
 using namespace pgenrm::trainer;
@@ -35,4 +39,31 @@ TEST(Learner, Bf16ParametersKeepUpdatesSmallerThanTheirUlpThroughFp32Masters) {
   EXPECT_LT(p16.to(at::kFloat).max().item<double>(), 0.99);
   EXPECT_TRUE(p16.detach().equal(t16.detach().to(at::kBFloat16)));
   EXPECT_GT(p32.max().item<double>(), 0.97);
+}
+
+TEST(Learner, FusedAdamWEqualsTheLoopAndKeepsItsState) {
+  // Weight decay on a matrix, none on a vector (the two groups), 3 steps.
+  auto run = [](bool fused) {
+    at::manual_seed(5);
+    at::Tensor w = at::randn({6, 5}).requires_grad_(true), b = at::randn({5}).requires_grad_(true);
+    at::Tensor x = at::randn({8, 6});
+    Learner l({w, b}, ScheduleSpec{1e-2, 0, 10, 1.0}, 0.1, 0.0);
+    l.set_fused(fused);
+    for (int s = 0; s < 3; ++s)
+      l.step([&](int64_t) {
+        at::Tensor loss = (at::matmul(x, w) + b).tanh().square().mean();
+        loss.backward();
+        return loss.item<double>();
+      }, 1);
+    const auto& st = static_cast<torch::optim::AdamWParamState&>(*l.optimizer().state().at(w.unsafeGetTensorImpl()));
+    return std::make_tuple(w.detach().clone(), b.detach().clone(), st.step(), st.exp_avg_sq().clone());
+  };
+  auto [w0, b0, s0, v0] = run(false);
+  auto [w1, b1, s1, v1] = run(true);
+  EXPECT_LT((w0 - w1).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((b0 - b1).abs().max().item<double>(), 1e-6);
+  EXPECT_EQ(s0, 3);
+  EXPECT_EQ(s1, 3) << "the fused step keeps torch's AdamW step count (checkpoints rely on it)";
+  EXPECT_LT((v0 - v1).abs().max().item<double>(), 1e-9);
+  EXPECT_GT(v0.abs().max().item<double>(), 0.0) << "the optimizer state was never updated";
 }
