@@ -134,8 +134,9 @@ void Client::submit(const std::vector<WorkItem>& items) {
   expect(request(json{{"type", "submit"}, {"items", a}}.dump()), "ok");
 }
 
-std::vector<ItemResult> Client::take_results() {
-  const json r = expect(request(json{{"type", "take"}}.dump()), "results");
+std::vector<ItemResult> Client::take_results(uint64_t& since) {
+  const json r = expect(request(json{{"type", "take"}, {"since", since}}.dump()), "results");
+  since = r.at("next").get<uint64_t>();
   std::vector<ItemResult> out;
   for (const auto& x : r.at("results"))
     out.push_back(ItemResult{x.at("item").get<uint64_t>(), x.at("lease").get<uint64_t>(),

@@ -49,7 +49,10 @@ class Client {
 
   // Learner role only.
   void submit(const std::vector<WorkItem>& items);
-  std::vector<ItemResult> take_results();
+  // Results from sequence number `since` on; advances `since` past them.
+  // Until a later call acknowledges them (with the advanced `since`), the
+  // coordinator keeps them, so a reply lost on the wire is sent again.
+  std::vector<ItemResult> take_results(uint64_t& since);
   void set_notice(const std::string& notice);
   std::string ledger_json();  // {accepted, duplicates, unknown, requeued, done, leases, revoked_leases}
 

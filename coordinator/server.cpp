@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <deque>
 #include <thread>
 
 #include "coordinator/frame.h"
@@ -53,8 +54,17 @@ json ledger_json(const Scheduler& s) {
   return j;
 }
 
-// submit{items} → ok; take → results{...}; notice{notice} → ok; ledger.
-json learner_request(Scheduler& s, const std::string& type, const json& req) {
+// Results handed to a learner-role client, kept until it acknowledges them:
+// a take{since} reply lists every result from sequence number `since` on,
+// and a later take with a larger `since` drops those before it. A reply
+// lost on the wire is therefore sent again by the next take.
+struct DeliveryLog {
+  uint64_t base = 0;  // sequence number of entries.front()
+  std::deque<ItemResult> entries;
+};
+
+// submit{items} → ok; take{since} → results{results, next}; notice{notice} → ok; ledger.
+json learner_request(Scheduler& s, DeliveryLog& log, const std::string& type, const json& req) {
   if (type == "submit") {
     std::vector<WorkItem> items;
     for (const auto& it : req.at("items"))
@@ -64,11 +74,17 @@ json learner_request(Scheduler& s, const std::string& type, const json& req) {
     return json{{"type", "ok"}};
   }
   if (type == "take") {
+    for (auto& r : s.take_results()) log.entries.push_back(std::move(r));
+    const uint64_t since = req.value("since", log.base);
+    while (log.base < since && !log.entries.empty()) {
+      log.entries.pop_front();
+      ++log.base;
+    }
     json rs = json::array();
-    for (const auto& r : s.take_results())
+    for (const auto& r : log.entries)
       rs.push_back({{"item", r.item}, {"lease", r.lease}, {"worker", r.worker}, {"version", r.version},
                     {"result", r.result}});
-    return json{{"type", "results"}, {"results", rs}};
+    return json{{"type", "results"}, {"results", rs}, {"next", log.base + log.entries.size()}};
   }
   if (type == "notice") {
     s.set_notice(req.at("notice").get<std::string>());
@@ -88,6 +104,7 @@ struct Server::Impl {
   asio::steady_timer expire_timer{io};
   std::thread thread;
   ServerCounters counters;  // under owner.mu_
+  DeliveryLog delivered;    // under owner.mu_: results handed to learner-role clients
   bool running = false;
 
   Impl(Server& o, ServerOptions op) : owner(o), opts(std::move(op)) {}
@@ -188,7 +205,7 @@ class Session : public std::enable_shared_from_this<Session> {
         const auto now = Clock::now();
         ++srv_.counters.requests;
         if (type == "stats") return stats_json(s.stats(now));
-        if (learner_) return learner_request(s, type, req);
+        if (learner_) return learner_request(s, srv_.delivered, type, req);
         if (type == "submit" || type == "take" || type == "notice" || type == "ledger")
           throw std::runtime_error("'" + type + "' is a learner request; this connection said hello as a worker");
         // A worker declared dead that speaks again simply rejoins; its old

@@ -75,6 +75,7 @@ struct RolloutLink::Impl {
   uint64_t next_id = 1;
   std::map<uint64_t, rollout::Result> ready;  // results taken but not collected yet
   const DataParallel* dp = nullptr;
+  uint64_t since = 0;  // results of a standalone coordinator received so far (acknowledged by the next take)
   rollout::Notice notice;
   bool stopped = false;
 
@@ -106,7 +107,7 @@ struct RolloutLink::Impl {
   }
   std::vector<coordinator::ItemResult> take() {
     if (server) return server->with_scheduler([&](coordinator::Scheduler& s) { return s.take_results(); });
-    return with_remote_retry([&](coordinator::Client& c) { return c.take_results(); });
+    return with_remote_retry([&](coordinator::Client& c) { return c.take_results(since); });
   }
   // The ledger plus each worker's items and throughput.
   std::string ledger() {

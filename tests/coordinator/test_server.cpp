@@ -226,7 +226,12 @@ TEST(Server, LearnerRoleSubmitsNoticesAndTakesResults) {
   EXPECT_FALSE(l.drained);
   for (const auto& it : l.items) EXPECT_EQ(w.result(l.id, it.id, 3, "r" + std::to_string(it.id)), Accept::kAccepted);
   EXPECT_TRUE(w.lease(4).drained);
-  std::vector<ItemResult> got = learner.take_results();
+  uint64_t since = 0;
+  std::vector<ItemResult> got = learner.take_results(since);
+  EXPECT_EQ(since, 3u);
+  // The reply "lost": taking again from 0 sends the same results again.
+  uint64_t again = 0;
+  EXPECT_EQ(learner.take_results(again).size(), 3u);
   ASSERT_EQ(got.size(), 3u);
   std::set<uint64_t> ids;
   for (const auto& r : got) {
@@ -236,7 +241,10 @@ TEST(Server, LearnerRoleSubmitsNoticesAndTakesResults) {
     EXPECT_EQ(r.version, 3);
   }
   EXPECT_EQ(ids, (std::set<uint64_t>{1, 2, 3}));
-  EXPECT_TRUE(learner.take_results().empty()) << "results are taken once";
+  EXPECT_TRUE(learner.take_results(since).empty()) << "acknowledged results are not sent again";
+  uint64_t from_zero = 0;
+  EXPECT_TRUE(learner.take_results(from_zero).empty()) << "acknowledged results are dropped";
+  EXPECT_EQ(from_zero, 3u);
   const std::string ledger = learner.ledger_json();
   EXPECT_NE(ledger.find("\"accepted\":3"), std::string::npos) << ledger;
   // Only w1 is a worker.
