@@ -4,13 +4,17 @@
 // one chain each — on the same test pairs, with where the time goes.
 //
 //   bench_scaling [--data DIR] [--checkpoint DIR] [--pairs N] [--members N]
-//                 [--pro-batches B1,B2,...]
+//                 [--pro-batches B1,B2,...] [--batch N]
 //
 // Defaults: the demo world and reward model (runs/personaworld,
 // runs/demo/model; `make demo` writes them). Prototypes are built on the fly
 // from the first --members users (one analysis pair each, k = 6), which is
 // not part of any timed row. --pro-batches repeats the Ind-0/Pro-8 row with
 // those neighbour prompts per generation call (default 8 × the own batch).
+// --batch N scores N pairs per generation call (default eval.batch, 32:
+// throughput, as `pgenrm eval` runs); --batch 1 is one request at a time,
+// the latency a reward model serving single requests sees, with the 8
+// neighbour prompts of the request in one call.
 // Each row also prints what it computed per pair — prompt tokens prefilled
 // and chain tokens decoded, with and without the padding a batch computes —
 // and the model FLOPs of it (the cost argument of docs/PERFORMANCE.md).
@@ -44,11 +48,13 @@ int main(int argc, char** argv) {
   std::string data_dir = "runs/personaworld", ckpt = "runs/demo/model";
   size_t n_pairs = 64, n_members = 400;
   std::vector<int64_t> pro_batches;  // extra Ind-0/Pro-8 rows with these neighbour prompts per call
+  int64_t batch = 0;                 // pairs per generation call (0: eval.batch)
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--data")) data_dir = argv[i + 1];
     if (!std::strcmp(argv[i], "--checkpoint")) ckpt = argv[i + 1];
     if (!std::strcmp(argv[i], "--pairs")) n_pairs = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--members")) n_members = std::stoul(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--batch")) batch = std::stol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--pro-batches")) {
       pro_batches.clear();
       for (std::string s = argv[i + 1]; !s.empty();) {
@@ -88,8 +94,8 @@ int main(int argc, char** argv) {
   scaling::ScaledOptions base;
   base.sample.temperature = 1.0;
   base.sample.max_new_tokens = cfg.sample.max_new_tokens;
-  base.batch = cfg.eval.batch;
-  base.pro_batch = cfg.eval.batch;
+  base.batch = batch > 0 ? batch : cfg.eval.batch;
+  base.pro_batch = batch > 0 ? 8 * batch : cfg.eval.batch;
   base.history = hist;
   std::printf("machine: %u hardware threads; %zu test pairs, batch %lld, max %lld new tokens\n",
               std::thread::hardware_concurrency(), pairs.size(), static_cast<long long>(base.batch),
@@ -181,7 +187,7 @@ int main(int argc, char** argv) {
     model::SampleParams sp = base.sample;
     sp.seed = 1;
     auto t0 = std::chrono::steady_clock::now();
-    trainer::score_with_model(*rm, task, prompts, 1, sp, base.pro_batch);
+    trainer::score_with_model(*rm, task, prompts, 1, sp, batch > 0 ? 24 * batch : base.pro_batch);
     const double wall = since(t0);
     std::printf("%-14s %7.2f s  %5.2fx none (24 prompts per pair, one chain each)\n", "24 single", wall,
                 wall / none_s);

@@ -15,9 +15,14 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgenrm::chain {
+
+// Opens the per-response scores inside the rationale. Everything a chain
+// writes after it follows from its criteria and the responses.
+inline constexpr std::string_view kBreakdownHeader = "B. Scoring Breakdown:";
 
 struct Criterion {
   std::string name;  // e.g. "brevity"

@@ -21,7 +21,6 @@ namespace {
 constexpr std::string_view kPart1Header = "PART 1: Preference Modeling";
 constexpr std::string_view kPart2Header = "PART 2: Final Scoring Scheme";
 constexpr std::string_view kCriteriaHeader = "A. Evaluation Criteria & Weights:";
-constexpr std::string_view kBreakdownHeader = "B. Scoring Breakdown:";
 constexpr std::string_view kJsonStart = "<JSON_START>";
 constexpr std::string_view kJsonEnd = "<JSON_END>";
 constexpr std::string_view kForbiddenInName = "():%/=";

@@ -52,7 +52,8 @@ std::string rationale_with(const Chain& c, const std::vector<double>& totals) {
     s += " " + std::to_string(k + 1) + ". " + c.criteria[k].name + " (" +
          std::to_string(c.criteria[k].weight) + "%)";
   }
-  s += " B. Scoring Breakdown:";
+  s += " ";
+  s += kBreakdownHeader;
   for (std::size_t r = 0; r < c.scores.size(); ++r) {
     s += " Response " + std::to_string(r + 1) + ":";
     for (std::size_t k = 0; k < c.criteria.size(); ++k) {

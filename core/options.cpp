@@ -198,6 +198,11 @@ void declare_options(Schema& s, Config& c) {
   s.add("grpo.micro_batch", &c.grpo.micro_batch, "sequences per forward/backward").min(1);
   s.add("grpo.temperature", &c.grpo.temperature, "rollout temperature").range(0.01, 10);
   s.add("grpo.top_p", &c.grpo.top_p, "rollout nucleus mass").range(0, 1);
+  s.add("grpo.score_decoding", &c.grpo.score_decoding,
+        "how a rollout chain writes its scores: sampled (the whole chain at grpo.temperature) or greedy (the "
+        "analysis and weights are sampled, everything after \"B. Scoring Breakdown:\" is decoded greedily and not "
+        "trained on: the outcome reward then judges the sampled weights, not the luck of the score tokens)")
+      .choices({"sampled", "greedy"});
   s.add("grpo.alpha", &c.grpo.alpha, "CRE weight α of the process reward PR").min(0);
   s.add("grpo.beta", &c.grpo.beta, "weight β of the outcome reward OR").min(0);
 

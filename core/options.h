@@ -143,6 +143,7 @@ struct GrpoOptions {
   int64_t ppo_epochs = 1;
   int64_t micro_batch = 16;
   double temperature = 1.0;
+  std::string score_decoding = "sampled";  // sampled | greedy: the chain's scores after "B. Scoring Breakdown:"
   double top_p = 1.0;
   double alpha = 0.5;
   double beta = 1.0;

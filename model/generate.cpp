@@ -40,7 +40,27 @@ at::Tensor sampling_logprobs(const at::Tensor& logits_BV, const SampleParams& p)
   return at::log_softmax(z, -1);
 }
 
+// Does the text of `toks` end with one of `strings`? Decodes only a tail:
+// the strings are short.
+bool ends_with_any(const std::vector<int64_t>& toks, size_t end, const std::vector<std::string>& strings,
+                   const SampleParams& p) {
+  if (strings.empty()) return false;
+  std::vector<int64_t> tail(toks.begin() + (end - std::min<size_t>(end, 16)), toks.begin() + end);
+  const std::string text = p.decode_fn(tail);
+  for (const auto& s : strings)
+    if (text.size() >= s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) return true;
+  return false;
+}
+
 }  // namespace
+
+int64_t sampled_prefix_length(const std::vector<int64_t>& tokens, const SampleParams& p) {
+  if (p.greedy_after.empty()) return static_cast<int64_t>(tokens.size());
+  PGENRM_CHECK(static_cast<bool>(p.decode_fn), "greedy_after needs a decode function", "set SampleParams::decode_fn");
+  for (size_t k = 1; k <= tokens.size(); ++k)
+    if (ends_with_any(tokens, k, p.greedy_after, p)) return static_cast<int64_t>(k);
+  return static_cast<int64_t>(tokens.size());
+}
 
 double counter_uniform(uint64_t seed, uint64_t step, uint64_t rank, uint64_t sample,
                        uint64_t position) {
@@ -75,8 +95,8 @@ Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_
   PGENRM_CHECK(!prompts.empty(), "generate() needs at least one prompt", "pass prompts");
   for (const auto& pr : prompts)
     PGENRM_CHECK(!pr.empty(), "empty prompt", "every prompt needs at least one token");
-  PGENRM_CHECK(p.stop_strings.empty() || p.decode_fn, "stop strings need a decode function",
-               "set SampleParams::decode_fn");
+  PGENRM_CHECK((p.stop_strings.empty() && p.greedy_after.empty()) || p.decode_fn,
+               "stop strings and greedy_after need a decode function", "set SampleParams::decode_fn");
   at::NoGradGuard no_grad;
   const auto device = model.lm_head_weight().device();
   at::Tensor ids, keep;
@@ -92,8 +112,8 @@ Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_
   out.logprobs.resize(B);
   out.finish.assign(B, FinishReason::kLength);
   out.prompt_tokens = keep.sum().item<int64_t>();
-  std::vector<char> done(B, 0);
-  int64_t n_done = 0;
+  std::vector<char> done(B, 0), greedy(B, 0);
+  int64_t n_done = 0, n_greedy = 0;
 
   for (int64_t t = 0; t < p.max_new_tokens && n_done < B; ++t) {
     at::Tensor next, lp;
@@ -109,6 +129,12 @@ Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_
       at::Tensor cdf = logp.exp().to(at::kDouble).cumsum(-1);
       at::Tensor target = at::tensor(u, at::kDouble).to(device).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);
       next = at::searchsorted(cdf, target).squeeze(-1).clamp_max(cdf.size(-1) - 1);
+      if (n_greedy > 0) {  // rows past a greedy_after marker take the argmax
+        at::Tensor g = at::zeros({B}, at::kBool);
+        auto ga = g.accessor<bool, 1>();
+        for (int64_t b = 0; b < B; ++b) ga[b] = greedy[b] != 0;
+        next = at::where(g.to(device), logits.argmax(-1), next);
+      }
       lp = logp.gather(-1, next.unsqueeze(-1)).squeeze(-1);
     }
     at::Tensor next_cpu = next.to(at::kCPU), lp_cpu = lp.to(at::kCPU);
@@ -119,15 +145,12 @@ Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_
       out.tokens[b].push_back(na[b]);
       out.logprobs[b].push_back(la[b]);
       ++out.generated_tokens;
+      const auto& toks = out.tokens[b];
       bool stop = std::find(p.stop_ids.begin(), p.stop_ids.end(), na[b]) != p.stop_ids.end();
-      if (!stop && !p.stop_strings.empty()) {
-        // Decode only a tail: a stop string is short.
-        const auto& toks = out.tokens[b];
-        std::vector<int64_t> tail(toks.end() - std::min<size_t>(toks.size(), 16), toks.end());
-        std::string text = p.decode_fn(tail);
-        for (const auto& s : p.stop_strings)
-          if (text.size() >= s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0)
-            stop = true;
+      if (!stop) stop = ends_with_any(toks, toks.size(), p.stop_strings, p);
+      if (!greedy[b] && ends_with_any(toks, toks.size(), p.greedy_after, p)) {
+        greedy[b] = 1;
+        ++n_greedy;
       }
       if (stop) {
         done[b] = 1;

@@ -23,7 +23,12 @@ struct SampleParams {
   int64_t max_new_tokens = 64;
   std::vector<int64_t> stop_ids;        // generation ends after one of these
   std::vector<std::string> stop_strings;
-  // Needed only with stop_strings: ids → text.
+  // Once a sequence's text ends with one of these, the rest of it is
+  // decoded greedily (argmax); the tokens up to and including the marker
+  // are sampled as usual. GRPO uses it to sample a chain's analysis and
+  // weights but write its scores greedily (grpo.score_decoding).
+  std::vector<std::string> greedy_after;
+  // Needed only with stop_strings or greedy_after: ids → text.
   std::function<std::string(const std::vector<int64_t>&)> decode_fn;
   uint64_t seed = 0, step = 0, rank = 0;
   int64_t pad_id = 0;
@@ -45,6 +50,11 @@ struct Generation {
 // prompt i is s = base + i*G + g).
 Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_t>>& prompts,
                     int64_t group, const SampleParams& params, int64_t sample_index_base = 0);
+
+// How many leading tokens of a generated sequence were sampled under
+// `params.greedy_after`: up to and including the first marker, or all of
+// them when no marker occurs (or none is set).
+int64_t sampled_prefix_length(const std::vector<int64_t>& tokens, const SampleParams& params);
 
 // Uniform in [0,1) for (seed, step, rank, sample, position). Exposed for tests.
 double counter_uniform(uint64_t seed, uint64_t step, uint64_t rank, uint64_t sample,

@@ -28,12 +28,15 @@ TokenBatch collate(const std::vector<SeqExample>& ex, int64_t pad_id) {
                  "every sequence needs at least one prompt token (e.g. <bos>)");
     int64_t t = 0;
     for (int64_t tok : e.prompt) ids[i][t] = tok, keep[i][t++] = true;
-    for (int64_t tok : e.target) {
-      ids[i][t] = tok;
+    const int64_t n_train = e.train_len < 0 ? static_cast<int64_t>(e.target.size()) : e.train_len;
+    for (size_t j = 0; j < e.target.size(); ++j) {
+      ids[i][t] = e.target[j];
       keep[i][t] = true;
-      tm[i][t - 1] = 1.0f;  // predicted from position t-1
+      if (static_cast<int64_t>(j) < n_train) {
+        tm[i][t - 1] = 1.0f;  // predicted from position t-1
+        ++b.target_tokens;
+      }
       ++t;
-      ++b.target_tokens;
     }
   }
   return b;

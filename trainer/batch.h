@@ -17,6 +17,9 @@ namespace pgenrm::trainer {
 struct SeqExample {
   std::vector<int64_t> prompt;
   std::vector<int64_t> target;
+  // Only the first `train_len` target tokens are trained on (target_mask);
+  // the rest are context. -1: all of them.
+  int64_t train_len = -1;
   int64_t size() const { return static_cast<int64_t>(prompt.size() + target.size()); }
 };
 

@@ -169,12 +169,14 @@ std::map<std::string, double> GrpoStage::update(const Local& l, std::chrono::ste
   std::vector<const std::vector<float>*> seq_lp;
   for (int64_t s = 0; s < static_cast<int64_t>(n_local); ++s) {
     if (!adv.keep_N[s].item<bool>() || l.tokens[s].empty()) continue;
-    seqs.push_back({l.prompt_ids[s / G], l.tokens[s]});
+    // Past a greedy_after marker the chain was written greedily: context,
+    // not an action of the sampling policy, so it is not trained on.
+    seqs.push_back({l.prompt_ids[s / G], l.tokens[s], model::sampled_prefix_length(l.tokens[s], sp)});
     seq_adv.push_back(adv.adv_N[s].item<float>());
     if (!l.logprobs.empty()) seq_lp.push_back(&l.logprobs[s]);
   }
   auto t1 = std::chrono::steady_clock::now();
-  m["loss"] = m["grad_norm"] = m["kl"] = m["clip_frac"] = m["entropy"] = 0;
+  m["loss"] = m["grad_norm"] = m["kl"] = m["clip_frac"] = m["entropy"] = m["trained_token_share"] = 0;
   m["lr"] = 0;
   // Every rank takes the same branch: no sequence anywhere → no update.
   if (sum(static_cast<double>(seqs.size())) == 0) {
@@ -184,13 +186,18 @@ std::map<std::string, double> GrpoStage::update(const Local& l, std::chrono::ste
   }
   std::vector<TokenBatch> micro;
   std::vector<at::Tensor> micro_adv, old_lp, ref_lp;
-  double denom = 0;
+  double denom = 0, trained = 0, completion = 0;
   for (size_t s = 0; s < seqs.size(); s += cfg_.micro_batch) {
     const size_t e = std::min(seqs.size(), s + cfg_.micro_batch);
     micro.push_back(collate({seqs.begin() + s, seqs.begin() + e}, sp.pad_id));
     micro_adv.push_back(at::tensor(std::vector<float>(seq_adv.begin() + s, seq_adv.begin() + e)));
     denom += cfg_.knobs.agg == "token_mean" ? micro.back().target_tokens : static_cast<double>(e - s);
+    trained += static_cast<double>(micro.back().target_tokens);
+    for (size_t k = s; k < e; ++k) completion += static_cast<double>(seqs[k].target.size());
   }
+  // Share of the kept chains' tokens that the loss covers (< 1 with
+  // grpo.score_decoding: greedy).
+  m["trained_token_share"] = sum(trained) / std::max(1.0, sum(completion));
   denom = sum(denom);  // the loss is normalised by the global batch; gradients are summed
   // The behaviour policy's log-probs: through the training path (the
   // rollout path's top-p/top-k truncation would bias the ratio) unless the

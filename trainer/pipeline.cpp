@@ -289,6 +289,7 @@ void stage_grpo(model::TransformerImpl& m, model::TransformerImpl* ref, const co
   // A chain ends at <eos>: nothing after it is sampled or trained on.
   gcfg.sample.stop_ids = {s.task->eos()};
   gcfg.sample.pad_id = s.task->pad();
+  apply_score_decoding(cfg, *s.task, &gcfg.sample);
   GrpoStage grpo(m, ref, learner, gcfg, &dp);
   const RewardKnobs knobs{curriculum, cfg.grpo.alpha, cfg.grpo.beta, cfg.grpo.pr_target == "truth"};
   const data::PromptKind prompt_kind = cfg.grpo.prompt == "psi" ? data::PromptKind::kPsi : data::PromptKind::kCre;

@@ -51,6 +51,7 @@ rollout::Result serve_request(const Setup& s, const core::Config& cfg, model::Tr
   sp.pad_id = q.pad_id;
   sp.seed = q.seed;
   sp.step = q.step;
+  apply_score_decoding(cfg, *s.task, &sp);
   m.eval();
   const model::Generation gen = model::generate(m, {p.ids}, q.group, sp, q.index * q.group);
   std::vector<std::vector<double>> totals;

@@ -191,4 +191,11 @@ RmEvalOptions eval_options(const core::Config& cfg, int64_t chains, double tempe
   return o;
 }
 
+void apply_score_decoding(const core::Config& cfg, const RmTask& task, model::SampleParams* sp) {
+  sp->greedy_after.clear();
+  if (cfg.grpo.score_decoding != "greedy") return;
+  sp->greedy_after.emplace_back(chain::kBreakdownHeader);
+  sp->decode_fn = [&task](const std::vector<int64_t>& ids) { return task.text(ids); };
+}
+
 }  // namespace pgenrm::trainer

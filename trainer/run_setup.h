@@ -74,5 +74,9 @@ void require_teacher(const core::Config& cfg, const Setup& s);
 // eval.seeds seeds derived from run.seed.
 std::vector<uint64_t> eval_seeds(const core::Config& cfg);
 RmEvalOptions eval_options(const core::Config& cfg, int64_t chains, double temperature);
+// grpo.score_decoding on a rollout's sample parameters: with "greedy" the
+// chain is decoded greedily after chain::kBreakdownHeader. Learners and
+// rollout workers both call it, so they sample the same chains.
+void apply_score_decoding(const core::Config& cfg, const RmTask& task, model::SampleParams* sp);
 
 }  // namespace pgenrm::trainer

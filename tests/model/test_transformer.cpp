@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "model/generate.h"
@@ -157,6 +158,50 @@ TEST(Transformer, StopStringsUseTheDecoder) {
   Generation stopped = generate(*m, {{1, 2, 3}}, 1, sp);
   EXPECT_LE(stopped.tokens[0].size(), 3u);
   EXPECT_EQ(stopped.tokens[0].back(), free_run.tokens[0][2]);
+}
+
+// greedy_after: a sequence is sampled up to and including the first marker
+// (the same tokens as without it: the draws are counter-based), then
+// continues greedily, exactly as greedy decoding of prompt + that prefix.
+TEST(Transformer, GreedyAfterAMarkerSamplesThePrefixAndDecodesTheRestGreedily) {
+  Transformer m = make_model();
+  SampleParams sp;
+  sp.max_new_tokens = 24;
+  sp.seed = 5;
+  sp.decode_fn = [](const std::vector<int64_t>& ids) {
+    std::string s;
+    for (auto t : ids) s += "<" + std::to_string(t) + ">";
+    return s;
+  };
+  const std::vector<int64_t> prompt = {1, 2, 3};
+  const Generation free_run = generate(*m, {prompt}, 3, sp);
+  const std::vector<int64_t>& f = free_run.tokens[0];
+  ASSERT_GE(f.size(), 8u);
+  sp.greedy_after = {"<" + std::to_string(f[3]) + ">"};
+  const size_t k = std::find(f.begin(), f.end(), f[3]) - f.begin();  // first occurrence
+  const Generation g = generate(*m, {prompt}, 3, sp);
+  const std::vector<int64_t>& a = g.tokens[0];
+  ASSERT_EQ(a.size(), f.size());
+  EXPECT_EQ(std::vector<int64_t>(a.begin(), a.begin() + k + 1), std::vector<int64_t>(f.begin(), f.begin() + k + 1));
+  EXPECT_EQ(sampled_prefix_length(a, sp), static_cast<int64_t>(k + 1));
+  SampleParams greedy;
+  greedy.temperature = 0;
+  greedy.max_new_tokens = static_cast<int64_t>(a.size() - k - 1);
+  std::vector<int64_t> extended = prompt;
+  extended.insert(extended.end(), a.begin(), a.begin() + k + 1);
+  EXPECT_EQ(generate(*m, {extended}, 1, greedy).tokens[0], std::vector<int64_t>(a.begin() + k + 1, a.end()));
+  // The free run went on sampling after the marker (else the test shows nothing).
+  EXPECT_NE(std::vector<int64_t>(f.begin() + k + 1, f.end()), std::vector<int64_t>(a.begin() + k + 1, a.end()));
+  // A row without the marker is sampled throughout and fully counted.
+  for (size_t r = 0; r < g.tokens.size(); ++r) {
+    const auto& t = free_run.tokens[r];
+    if (std::find(t.begin(), t.end(), f[3]) == t.end()) {
+      EXPECT_EQ(g.tokens[r], t);
+      EXPECT_EQ(sampled_prefix_length(g.tokens[r], sp), static_cast<int64_t>(t.size()));
+    }
+  }
+  sp.decode_fn = nullptr;
+  EXPECT_THROW(generate(*m, {prompt}, 1, sp), std::exception);
 }
 
 TEST(Sampler, EmpiricalFrequenciesMatchReportedProbabilities) {

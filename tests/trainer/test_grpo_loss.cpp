@@ -279,3 +279,80 @@ TEST(GrpoStage, UpdateOnWorkerRolloutsEqualsTheInProcessStep) {
   for (auto& v : bad.logprobs) std::rotate(v.begin(), v.begin() + 1, v.end());
   EXPECT_GT(diff_after(bad, true), 1e-4) << "the update ignores the rollout log-probs";
 }
+
+// grpo.score_decoding = greedy: the tokens after the marker were written
+// greedily, so they are context, not actions. The update on whole chains
+// then equals the update on the same chains cut right after the marker
+// (causal attention: later tokens cannot change earlier log-probs), and the
+// logged trained-token share is the sampled prefixes' share. A trainer that
+// still trained on the greedy tail would update differently.
+TEST(GrpoStage, TokensAfterTheGreedyMarkerAreContextNotActions) {
+  using namespace pgenrm::model;
+  ModelConfig c = one_layer_config(16);
+  const std::vector<GrpoPrompt> prompts = {{0, {1, 2}}, {1, {3, 4, 5}}, {2, {9}}};
+  GrpoStageConfig cfg;
+  cfg.group_size = 4;
+  cfg.sample.max_new_tokens = 10;
+  cfg.micro_batch = 5;
+  cfg.sample.decode_fn = [](const std::vector<int64_t>& ids) {
+    std::string s;
+    for (auto t : ids) s += "<" + std::to_string(t) + ">";
+    return s;
+  };
+  auto fresh = [&] {
+    at::manual_seed(3);
+    return Transformer(c);
+  };
+  Transformer w = fresh();
+  std::vector<std::vector<int64_t>> ids;
+  for (const auto& p : prompts) ids.push_back(p.ids);
+  SampleParams sp = cfg.sample;
+  sp.seed = 11;
+  const Generation g = generate(*w, ids, cfg.group_size, sp);
+  // The marker: a token that occurs early in some chains and not in others.
+  const int64_t marker = g.tokens[0][1];
+  cfg.sample.greedy_after = {"<" + std::to_string(marker) + ">"};
+  RolloutBatch whole, cut;
+  double prefix = 0, total = 0;
+  int with_marker = 0;
+  for (size_t s = 0; s < g.tokens.size(); ++s) {
+    const auto& t = g.tokens[s];
+    const int64_t n = sampled_prefix_length(t, cfg.sample);
+    with_marker += n < static_cast<int64_t>(t.size());
+    prefix += static_cast<double>(n);
+    total += static_cast<double>(t.size());
+    ChainReward r;
+    r.reward = static_cast<double>((s * 7) % 5);  // varies within every group
+    whole.tokens.push_back(t);
+    cut.tokens.push_back(std::vector<int64_t>(t.begin(), t.begin() + n));
+    whole.rewards.push_back(r);
+    cut.rewards.push_back(r);
+    whole.logprobs.push_back(std::vector<float>(t.size(), 0.f));
+    cut.logprobs.push_back(std::vector<float>(static_cast<size_t>(n), 0.f));
+  }
+  ASSERT_GE(with_marker, 2) << "the test needs chains with the marker";
+  auto update = [&](const RolloutBatch& batch, std::map<std::string, double>* metrics) {
+    Transformer b = fresh();
+    Learner lb(b->parameters(), ScheduleSpec{5e-2, 0, 10, 1.0}, 0.0, 1.0);
+    GrpoStage sb(*b, nullptr, lb, cfg);
+    *metrics = sb.step_with_rollouts(prompts, batch, /*behaviour_from_rollout=*/false, 0.0);
+    return b;
+  };
+  std::map<std::string, double> mw, mc;
+  Transformer a = update(whole, &mw), b = update(cut, &mc);
+  double worst = 0;
+  for (size_t k = 0; k < a->parameters().size(); ++k)
+    worst = std::max(worst, (a->parameters()[k] - b->parameters()[k]).abs().max().item<double>());
+  EXPECT_LT(worst, 1e-6) << "the greedy tail changed the update";
+  EXPECT_NEAR(mw["trained_token_share"], prefix / total, 1e-9);
+  EXPECT_LT(mw["trained_token_share"], 1.0);
+  EXPECT_DOUBLE_EQ(mc["trained_token_share"], 1.0);
+  // Without the marker the whole chains are trained on: a different update.
+  cfg.sample.greedy_after.clear();
+  std::map<std::string, double> mf;
+  Transformer f = update(whole, &mf);
+  double moved = 0;
+  for (size_t k = 0; k < a->parameters().size(); ++k)
+    moved = std::max(moved, (a->parameters()[k] - f->parameters()[k]).abs().max().item<double>());
+  EXPECT_GT(moved, 1e-5);
+}
