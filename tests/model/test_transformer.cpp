@@ -142,18 +142,20 @@ TEST(Transformer, StopTokensEndSequencesAndAreKept) {
   EXPECT_EQ(free_run.finish[0], FinishReason::kLength);
 }
 
+// A fake decoder: token id t renders as "<t>".
+std::string angle_decode(const std::vector<int64_t>& ids) {
+  std::string s;
+  for (auto t : ids) s += "<" + std::to_string(t) + ">";
+  return s;
+}
+
 TEST(Transformer, StopStringsUseTheDecoder) {
   Transformer m = make_model();
   SampleParams sp;
   sp.max_new_tokens = 20;
   sp.seed = 5;
   Generation free_run = generate(*m, {{1, 2, 3}}, 1, sp);
-  // A fake decoder: token id t renders as "<t>".
-  sp.decode_fn = [](const std::vector<int64_t>& ids) {
-    std::string s;
-    for (auto t : ids) s += "<" + std::to_string(t) + ">";
-    return s;
-  };
+  sp.decode_fn = angle_decode;
   sp.stop_strings = {"<" + std::to_string(free_run.tokens[0][2]) + ">"};
   Generation stopped = generate(*m, {{1, 2, 3}}, 1, sp);
   EXPECT_LE(stopped.tokens[0].size(), 3u);
@@ -168,11 +170,7 @@ TEST(Transformer, GreedyAfterAMarkerSamplesThePrefixAndDecodesTheRestGreedily) {
   SampleParams sp;
   sp.max_new_tokens = 24;
   sp.seed = 5;
-  sp.decode_fn = [](const std::vector<int64_t>& ids) {
-    std::string s;
-    for (auto t : ids) s += "<" + std::to_string(t) + ">";
-    return s;
-  };
+  sp.decode_fn = angle_decode;
   const std::vector<int64_t> prompt = {1, 2, 3};
   const Generation free_run = generate(*m, {prompt}, 3, sp);
   const std::vector<int64_t>& f = free_run.tokens[0];

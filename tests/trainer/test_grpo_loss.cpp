@@ -51,6 +51,17 @@ pgenrm::model::ModelConfig one_layer_config(int64_t vocab) {
   return c;
 }
 
+// The chains GrpoStage::step samples for `prompts` with `cfg` and `seed`,
+// as a rollout worker would return them.
+pgenrm::model::Generation sample_chains(pgenrm::model::Transformer policy, const std::vector<GrpoPrompt>& prompts,
+                                        const GrpoStageConfig& cfg, uint64_t seed) {
+  std::vector<std::vector<int64_t>> ids;
+  for (const auto& p : prompts) ids.push_back(p.ids);
+  pgenrm::model::SampleParams sp = cfg.sample;
+  sp.seed = seed;
+  return pgenrm::model::generate(*policy, ids, cfg.group_size, sp);
+}
+
 }  // namespace
 
 struct TrlCase {
@@ -247,12 +258,7 @@ TEST(GrpoStage, UpdateOnWorkerRolloutsEqualsTheInProcessStep) {
   GrpoStage sa(*a, nullptr, la, cfg);
   sa.step(prompts, reward, /*seed=*/11);
   // The same chains as a worker would return them.
-  Transformer w = fresh();
-  std::vector<std::vector<int64_t>> ids;
-  for (const auto& p : prompts) ids.push_back(p.ids);
-  SampleParams sp = cfg.sample;
-  sp.seed = 11;
-  const Generation g = generate(*w, ids, cfg.group_size, sp);
+  const Generation g = sample_chains(fresh(), prompts, cfg, /*seed=*/11);
   RolloutBatch rb;
   rb.tokens = g.tokens;
   rb.logprobs = g.logprobs;
@@ -294,7 +300,7 @@ TEST(GrpoStage, TokensAfterTheGreedyMarkerAreContextNotActions) {
   cfg.group_size = 4;
   cfg.sample.max_new_tokens = 10;
   cfg.micro_batch = 5;
-  cfg.sample.decode_fn = [](const std::vector<int64_t>& ids) {
+  cfg.sample.decode_fn = [](const std::vector<int64_t>& ids) {  // token t renders as "<t>"
     std::string s;
     for (auto t : ids) s += "<" + std::to_string(t) + ">";
     return s;
@@ -303,12 +309,7 @@ TEST(GrpoStage, TokensAfterTheGreedyMarkerAreContextNotActions) {
     at::manual_seed(3);
     return Transformer(c);
   };
-  Transformer w = fresh();
-  std::vector<std::vector<int64_t>> ids;
-  for (const auto& p : prompts) ids.push_back(p.ids);
-  SampleParams sp = cfg.sample;
-  sp.seed = 11;
-  const Generation g = generate(*w, ids, cfg.group_size, sp);
+  const Generation g = sample_chains(fresh(), prompts, cfg, /*seed=*/11);
   // The marker: a token that occurs early in some chains and not in others.
   const int64_t marker = g.tokens[0][1];
   cfg.sample.greedy_after = {"<" + std::to_string(marker) + ">"};
