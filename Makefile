@@ -18,7 +18,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: all setup build build-cuda test demo check-long bench clean
+.PHONY: all setup build build-cuda test demo demo-long check-long bench clean
 
 all: build
 
@@ -61,6 +61,10 @@ bench: build
 
 demo: build
 	@bash tools/demo.sh $(BUILD_DIR)/bin/pgenrm
+
+# The demo with 3x the PSI steps (~25 min on 2 cores; docs/RESULTS.md "More PSI").
+demo-long: build
+	@PGENRM_DEMO_CONFIG=configs/demo_long.yaml bash tools/demo.sh $(BUILD_DIR)/bin/pgenrm
 
 clean:
 	rm -rf $(BUILD_DIR) $(CUDA_DIR)
