@@ -85,6 +85,43 @@ nlohmann::json bench_train(const ModelConfig& c, int64_t batch, int64_t seq, int
           {"gflops", flops / s / 1e9}};
 }
 
+// One SFT step (fwd + bwd + AdamW) at a PSI-like shape whose loss covers the
+// last `target_share` of each sequence: the vocabulary head over every
+// position (sequence_logprobs) vs only over the targets (target_logprobs).
+// Alternated step by step so that load changes hit both alike.
+nlohmann::json bench_sft_head(const ModelConfig& c, int64_t batch, int64_t seq, double target_share,
+                              int steps) {
+  at::manual_seed(0);
+  Transformer m(c);
+  m->train();
+  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-4));
+  at::Tensor ids = at::randint(0, c.vocab_size, {batch, seq}, at::kLong);
+  at::Tensor keep = at::ones_like(ids, at::kBool);
+  at::Tensor mask = at::zeros({batch, seq - 1});
+  const int64_t first = static_cast<int64_t>((1.0 - target_share) * (seq - 1));
+  mask.narrow(1, first, seq - 1 - first).fill_(1);
+  auto step = [&](bool targets_only) {
+    opt.zero_grad();
+    at::Tensor lp = targets_only ? target_logprobs(*m, ids, keep, mask) : sequence_logprobs(*m, ids, keep);
+    (-(lp * mask).sum() / mask.sum()).backward();
+    opt.step();
+  };
+  step(false);
+  step(true);  // warm-up
+  double full = 0, targets = 0;
+  for (int i = 0; i < steps; ++i) {
+    auto t0 = Clock::now();
+    step(false);
+    full += seconds_since(t0);
+    t0 = Clock::now();
+    step(true);
+    targets += seconds_since(t0);
+  }
+  return {{"batch", batch}, {"seq", seq}, {"target_share", target_share},
+          {"full_head_s", full / steps}, {"target_head_s", targets / steps},
+          {"speedup", full / targets}};
+}
+
 double bench_decode(TransformerImpl& m, int64_t batch, int64_t prompt_len, int64_t new_tokens) {
   std::vector<std::vector<int64_t>> prompts(batch, std::vector<int64_t>(prompt_len, 5));
   for (int64_t b = 0; b < batch; ++b) prompts[b][0] = b;  // distinct prompts
@@ -126,6 +163,9 @@ int main(int argc, char** argv) {
   for (auto& t : out["train"])
     t["fraction_of_gemm_peak"] = t["gflops"].get<double>() / out["gemm_peak_gflops"].get<double>();
 
+  // The demo's PSI batches: 16 x ~430 tokens, vocabulary 642, a third targets.
+  out["sft_head"] = bench_sft_head(shape(128, 3, 642), 16, 432, 1.0 / 3, quick ? 3 : 10);
+
   at::manual_seed(0);
   Transformer m(shape(128, 3, 512));
   m->eval();
@@ -144,6 +184,10 @@ int main(int argc, char** argv) {
                 (long long)t["d_model"].get<int64_t>(), (long long)t["layers"].get<int64_t>(),
                 t["params"].get<int64_t>() / 1e6, t["tokens_per_s"].get<double>(),
                 t["gflops"].get<double>(), 100 * t["fraction_of_gemm_peak"].get<double>());
+  std::printf("| SFT step, head on all positions vs targets only (%lld x %lld, 1/3 targets) | %.3f s vs %.3f s (%.2fx) |\n",
+              (long long)out["sft_head"]["batch"].get<int64_t>(), (long long)out["sft_head"]["seq"].get<int64_t>(),
+              out["sft_head"]["full_head_s"].get<double>(), out["sft_head"]["target_head_s"].get<double>(),
+              out["sft_head"]["speedup"].get<double>());
   std::printf("| decode batch 1 / 16 | %.0f / %.0f tok/s |\n",
               out["decode_tokens_per_s"]["batch_1"].get<double>(),
               out["decode_tokens_per_s"]["batch_16"].get<double>());

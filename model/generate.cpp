@@ -178,4 +178,22 @@ at::Tensor sequence_logprobs(TransformerImpl& model, const at::Tensor& ids, cons
   return logp.gather(-1, ids.narrow(1, 1, ids.size(1) - 1).unsqueeze(-1)).squeeze(-1);
 }
 
+at::Tensor target_logprobs(TransformerImpl& model, const at::Tensor& ids, const at::Tensor& keep,
+                           const at::Tensor& mask, double temperature, at::Tensor* entropy_out) {
+  const int64_t B = ids.size(0), T = ids.size(1);
+  at::Tensor h = model.hidden(ids, keep).narrow(1, 0, T - 1);  // [B,T-1,C]
+  at::Tensor idx = mask.reshape({-1}).ne(0).nonzero().squeeze(1);  // flat target positions
+  at::Tensor hs = h.reshape({B * (T - 1), h.size(2)}).index_select(0, idx);
+  at::Tensor logits = at::linear(hs, model.lm_head_weight()).to(at::kFloat);
+  if (temperature > 0 && temperature != 1.0) logits = logits / temperature;
+  at::Tensor logp = at::log_softmax(logits, -1);
+  at::Tensor next = ids.narrow(1, 1, T - 1).reshape({-1}).index_select(0, idx);
+  at::Tensor lp = logp.gather(-1, next.unsqueeze(-1)).squeeze(-1);
+  auto scatter = [&](const at::Tensor& v) {
+    return at::zeros({B * (T - 1)}, v.options()).index_copy(0, idx, v).view({B, T - 1});
+  };
+  if (entropy_out) *entropy_out = scatter(-(logp.exp() * logp).sum(-1));
+  return scatter(lp);
+}
+
 }  // namespace pgenrm::model

@@ -66,6 +66,15 @@ at::Tensor sequence_logprobs(TransformerImpl& model, const at::Tensor& ids_BT,
                              const at::Tensor& keep_BT, double temperature = 1.0,
                              at::Tensor* entropy_out = nullptr);
 
+// As sequence_logprobs, but the vocabulary projection, softmax and entropy
+// run only at the predictions where `mask_BT1` ([B, T-1]) is non-zero — the
+// target tokens of SFT and GRPO, a third of a PSI batch's positions; the
+// other entries are 0. Same values as sequence_logprobs at the masked
+// positions (up to summation order), ~3x less head work on a PSI batch.
+at::Tensor target_logprobs(TransformerImpl& model, const at::Tensor& ids_BT,
+                           const at::Tensor& keep_BT, const at::Tensor& mask_BT1,
+                           double temperature = 1.0, at::Tensor* entropy_out = nullptr);
+
 // Left-pads prompts into ids [N, Tmax] and keep [N, Tmax].
 void left_pad(const std::vector<std::vector<int64_t>>& prompts, int64_t pad_id, at::Tensor* ids,
               at::Tensor* keep);

@@ -19,7 +19,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // TokenBatch::target_mask.
 at::Tensor completion_logprobs(model::TransformerImpl& m, const TokenBatch& b, double temperature,
                                at::Tensor* entropy = nullptr) {
-  return model::sequence_logprobs(m, b.ids_BT, b.keep_BT, temperature, entropy);
+  return model::target_logprobs(m, b.ids_BT, b.keep_BT, b.target_mask, temperature, entropy);
 }
 
 }  // namespace

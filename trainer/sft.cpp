@@ -7,7 +7,7 @@
 namespace pgenrm::trainer {
 
 at::Tensor sft_loss_sum(model::TransformerImpl& model, const TokenBatch& b) {
-  at::Tensor logp = model::sequence_logprobs(model, b.ids_BT, b.keep_BT);  // [B,T-1]
+  at::Tensor logp = model::target_logprobs(model, b.ids_BT, b.keep_BT, b.target_mask);  // [B,T-1]
   return -(logp * b.target_mask).sum();
 }
 

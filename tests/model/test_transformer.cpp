@@ -289,6 +289,40 @@ TEST(Transformer, ActivationCheckpointingGivesTheSameGradients) {
   }
 }
 
+TEST(Transformer, TargetLogprobsEqualTheFullHeadAtTargetsWithTheSameGradients) {
+  // target_logprobs runs the vocabulary head only where the mask is set: its
+  // values, entropies and gradients must be those of sequence_logprobs there,
+  // and exactly 0 elsewhere (padding and prompt positions included).
+  at::manual_seed(5);
+  at::Tensor ids = at::randint(0, 61, {3, 12}, at::kLong);
+  at::Tensor keep = at::ones_like(ids, at::kBool);
+  keep[1].narrow(0, 9, 3).fill_(false);  // right padding
+  at::Tensor mask = at::zeros({3, 11});
+  mask[0].narrow(0, 4, 7).fill_(1);
+  mask[1].narrow(0, 5, 3).fill_(1);
+  mask[2].narrow(0, 0, 11).fill_(1);
+  for (double temp : {1.0, 0.7}) {
+    Transformer a = make_model("llama", 9), b = make_model("llama", 9);
+    a->train();
+    b->train();
+    at::Tensor ea, eb;
+    at::Tensor la = sequence_logprobs(*a, ids, keep, temp, &ea);
+    at::Tensor lb = target_logprobs(*b, ids, keep, mask, temp, &eb);
+    EXPECT_TRUE(at::allclose(la * mask, lb, 1e-5, 1e-6)) << "temperature " << temp;
+    EXPECT_TRUE(at::allclose(ea * mask, eb, 1e-5, 1e-6)) << "temperature " << temp;
+    EXPECT_EQ(lb.masked_select(mask.eq(0)).abs().sum().item<float>(), 0.f);
+    ((la * mask).sum() + (ea * mask).sum() * 0.1).backward();
+    ((lb * mask).sum() + (eb * mask).sum() * 0.1).backward();
+    auto pa = a->parameters(), pb = b->parameters();
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) {  // equal up to summation order
+      const float scale = pa[i].grad().abs().max().item<float>();
+      EXPECT_LE((pa[i].grad() - pb[i].grad()).abs().max().item<float>(), 1e-5f * scale + 1e-7f)
+          << "param " << i;
+    }
+  }
+}
+
 TEST(Transformer, TooLongInputIsAClearError) {
   Transformer m = make_model();
   at::Tensor ids = at::zeros({1, 200}, at::kLong);
