@@ -59,13 +59,25 @@ int64_t count_params(TransformerImpl& m) {
   return n;
 }
 
+// A model in training mode, its AdamW and one random batch (seeded).
+struct TrainSetup {
+  Transformer m;
+  torch::optim::AdamW opt;
+  at::Tensor ids, keep;
+  TrainSetup(const ModelConfig& c, int64_t batch, int64_t seq)
+      : m((at::manual_seed(0), c)),  // seeded before the model initialises
+        opt(m->parameters(), torch::optim::AdamWOptions(1e-4)) {
+    m->train();
+    ids = at::randint(0, c.vocab_size, {batch, seq}, at::kLong);
+    keep = at::ones_like(ids, at::kBool);
+  }
+};
+
 nlohmann::json bench_train(const ModelConfig& c, int64_t batch, int64_t seq, int steps) {
-  at::manual_seed(0);
-  Transformer m(c);
-  m->train();
-  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-4));
-  at::Tensor ids = at::randint(0, c.vocab_size, {batch, seq}, at::kLong);
-  at::Tensor keep = at::ones_like(ids, at::kBool);
+  TrainSetup t(c, batch, seq);
+  Transformer& m = t.m;
+  auto& opt = t.opt;
+  const at::Tensor &ids = t.ids, &keep = t.keep;
   auto step = [&] {
     opt.zero_grad();
     at::Tensor lp = sequence_logprobs(*m, ids, keep);
@@ -91,12 +103,10 @@ nlohmann::json bench_train(const ModelConfig& c, int64_t batch, int64_t seq, int
 // Alternated step by step so that load changes hit both alike.
 nlohmann::json bench_sft_head(const ModelConfig& c, int64_t batch, int64_t seq, double target_share,
                               int steps) {
-  at::manual_seed(0);
-  Transformer m(c);
-  m->train();
-  torch::optim::AdamW opt(m->parameters(), torch::optim::AdamWOptions(1e-4));
-  at::Tensor ids = at::randint(0, c.vocab_size, {batch, seq}, at::kLong);
-  at::Tensor keep = at::ones_like(ids, at::kBool);
+  TrainSetup t(c, batch, seq);
+  Transformer& m = t.m;
+  auto& opt = t.opt;
+  const at::Tensor &ids = t.ids, &keep = t.keep;
   at::Tensor mask = at::zeros({batch, seq - 1});
   const int64_t first = static_cast<int64_t>((1.0 - target_share) * (seq - 1));
   mask.narrow(1, first, seq - 1 - first).fill_(1);
