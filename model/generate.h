@@ -68,9 +68,9 @@ at::Tensor sequence_logprobs(TransformerImpl& model, const at::Tensor& ids_BT,
 
 // As sequence_logprobs, but the vocabulary projection, softmax and entropy
 // run only at the predictions where `mask_BT1` ([B, T-1]) is non-zero — the
-// target tokens of SFT and GRPO, a third of a PSI batch's positions; the
+// target tokens of SFT and GRPO, ~40% of a PSI batch's positions; the
 // other entries are 0. Same values as sequence_logprobs at the masked
-// positions (up to summation order), ~3x less head work on a PSI batch.
+// positions (up to summation order), ~2.5x less head work on a PSI batch.
 at::Tensor target_logprobs(TransformerImpl& model, const at::Tensor& ids_BT,
                            const at::Tensor& keep_BT, const at::Tensor& mask_BT1,
                            double temperature = 1.0, at::Tensor* entropy_out = nullptr);
