@@ -62,7 +62,7 @@ bench: build
 demo: build
 	@bash tools/demo.sh $(BUILD_DIR)/bin/pgenrm
 
-# The demo with 3x the PSI steps (~25 min on 2 cores; docs/RESULTS.md "More PSI").
+# The longer recipe: twice the demo's PSI chains, 30 + 30 GRPO steps (~25 min on 2 cores; docs/RESULTS.md "More PSI").
 demo-long: build
 	@PGENRM_DEMO_CONFIG=configs/demo_long.yaml bash tools/demo.sh $(BUILD_DIR)/bin/pgenrm
 
