@@ -1,6 +1,7 @@
 #include "model/generate.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 
@@ -90,6 +91,33 @@ void left_pad(const std::vector<std::vector<int64_t>>& prompts, int64_t pad_id, 
   }
 }
 
+int decode_thread_count(const TransformerImpl& model, int64_t rows, const SampleParams& p) {
+  const int caller = at::get_num_threads();
+  if (p.decode_threads > 0) return static_cast<int>(std::min<int64_t>(p.decode_threads, caller));
+  if (!model.lm_head_weight().device().is_cpu()) return caller;
+  const auto& c = model.config();
+  const int64_t widest = std::max({c.d_ff, c.vocab_size, c.n_heads * c.head_dim, c.d_model});
+  return rows * c.d_model * widest < (int64_t{1} << 22) ? 1 : caller;
+}
+
+namespace {
+// Sets the intra-op thread count for a scope and restores it after.
+class ScopedThreads {
+ public:
+  explicit ScopedThreads(int n) : before_(at::get_num_threads()) {
+    if (n != before_) at::set_num_threads(n);
+  }
+  ~ScopedThreads() {
+    if (at::get_num_threads() != before_) at::set_num_threads(before_);
+  }
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int before_;
+};
+}  // namespace
+
 Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_t>>& prompts,
                     int64_t group, const SampleParams& p, int64_t sample_index_base) {
   PGENRM_CHECK(!prompts.empty(), "generate() needs at least one prompt", "pass prompts");
@@ -114,6 +142,7 @@ Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_
   out.prompt_tokens = keep.sum().item<int64_t>();
   std::vector<char> done(B, 0), greedy(B, 0);
   int64_t n_done = 0, n_greedy = 0;
+  ScopedThreads threads(decode_thread_count(model, B, p));
 
   for (int64_t t = 0; t < p.max_new_tokens && n_done < B; ++t) {
     at::Tensor next, lp;

@@ -32,7 +32,19 @@ struct SampleParams {
   std::function<std::string(const std::vector<int64_t>&)> decode_fn;
   uint64_t seed = 0, step = 0, rank = 0;
   int64_t pad_id = 0;
+  // Intra-op threads of the decode loop (the prefill keeps the caller's).
+  // 0 = auto: one thread when a decode step's largest matrix product is
+  // under 2^22 multiply-adds, else the caller's count. A decode step of a
+  // small model is hundreds of tiny ops, and waking a sleeping OpenMP
+  // thread for each (OMP_WAIT_POLICY=PASSIVE, which pgenrm sets) costs
+  // more than the op: on the 2-core VM the demo model decoded 2-3x faster
+  // on one thread than on two (docs/PERFORMANCE.md, "Threads").
+  int64_t decode_threads = 0;
 };
+
+// The decode loop's thread count under `params` for `rows` sequences per
+// step (see SampleParams::decode_threads); CPU only, else the caller's.
+int decode_thread_count(const TransformerImpl& model, int64_t rows, const SampleParams& params);
 
 enum class FinishReason { kStop, kLength };
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
@@ -332,4 +333,39 @@ TEST(Transformer, TooLongInputIsAClearError) {
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("exceeds model.max_seq_len"), std::string::npos);
   }
+}
+
+// The decode loop of a small model runs on one thread (waking a second one
+// per tiny op costs more than the op), a wide one on the caller's threads;
+// the caller's count is restored, and the tokens do not depend on it.
+TEST(DecodeThreads, AutoRuleByProductSizeRestoresTheCallersCountAndKeepsTheTokens) {
+  Transformer m = make_model();
+  const int before = at::get_num_threads();
+  at::set_num_threads(2);
+  SampleParams sp;
+  // tiny(): d_model 48, widest of d_ff 80 / vocab 61 / heads 48 is 80.
+  const int64_t per_row = 48 * 80, threshold_rows = ((int64_t{1} << 22) + per_row - 1) / per_row;
+  EXPECT_EQ(decode_thread_count(*m, 16, sp), 1);
+  EXPECT_EQ(decode_thread_count(*m, threshold_rows - 1, sp), 1);
+  EXPECT_EQ(decode_thread_count(*m, threshold_rows, sp), 2);
+  sp.decode_threads = 1;
+  EXPECT_EQ(decode_thread_count(*m, threshold_rows, sp), 1);
+  sp.decode_threads = 8;  // never more than the caller set
+  EXPECT_EQ(decode_thread_count(*m, 16, sp), 2);
+
+  sp.max_new_tokens = 12;
+  sp.seed = 5;
+  sp.decode_threads = 0;
+  Generation one = generate(*m, prompts(), 3, sp);
+  EXPECT_EQ(at::get_num_threads(), 2) << "generate() must restore the caller's thread count";
+  sp.decode_threads = 2;
+  Generation two = generate(*m, prompts(), 3, sp);
+  EXPECT_EQ(at::get_num_threads(), 2);
+  ASSERT_EQ(one.tokens.size(), two.tokens.size());
+  for (size_t s = 0; s < one.tokens.size(); ++s) {
+    EXPECT_EQ(one.tokens[s], two.tokens[s]) << "sequence " << s;
+    for (size_t t = 0; t < std::min(one.logprobs[s].size(), two.logprobs[s].size()); ++t)
+      EXPECT_NEAR(one.logprobs[s][t], two.logprobs[s][t], 1e-5);
+  }
+  at::set_num_threads(before);
 }
