@@ -118,51 +118,97 @@ class ScopedThreads {
 };
 }  // namespace
 
-Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_t>>& prompts,
-                    int64_t group, const SampleParams& p, int64_t sample_index_base) {
+struct GenerationBatch::Group {
+  SampleParams p;
+  int64_t B = 0, G = 1, t = 0, n_done = 0, n_greedy = 0;
+  std::vector<int64_t> sample_index;  // per sequence
+  std::vector<char> done, greedy;
+  KVCache cache;
+  at::Tensor logits;  // [B,V] for the next token
+  Generation out;
+  bool finished = false;
+};
+
+GenerationBatch::GenerationBatch(TransformerImpl& model) : model_(model) {}
+GenerationBatch::~GenerationBatch() = default;
+
+size_t GenerationBatch::add(const std::vector<std::vector<int64_t>>& prompts, int64_t group, const SampleParams& p,
+                            std::vector<int64_t> sample_base) {
   PGENRM_CHECK(!prompts.empty(), "generate() needs at least one prompt", "pass prompts");
   for (const auto& pr : prompts)
     PGENRM_CHECK(!pr.empty(), "empty prompt", "every prompt needs at least one token");
   PGENRM_CHECK((p.stop_strings.empty() && p.greedy_after.empty()) || p.decode_fn,
                "stop strings and greedy_after need a decode function", "set SampleParams::decode_fn");
+  PGENRM_CHECK(sample_base.empty() || sample_base.size() == prompts.size(),
+               "sample_base has " + std::to_string(sample_base.size()) + " entries for " +
+                   std::to_string(prompts.size()) + " prompts",
+               "give one sample index base per prompt, or none");
   at::NoGradGuard no_grad;
-  const auto device = model.lm_head_weight().device();
+  auto g = std::make_unique<Group>();
+  g->p = p;
+  g->G = group;
+  const auto device = model_.lm_head_weight().device();
   at::Tensor ids, keep;
   left_pad(prompts, p.pad_id, &ids, &keep);
-  const int64_t Bp = ids.size(0), B = Bp * group;
+  const int64_t Bp = ids.size(0);
+  g->B = Bp * group;
+  for (int64_t i = 0; i < Bp; ++i)
+    for (int64_t k = 0; k < group; ++k)
+      g->sample_index.push_back((sample_base.empty() ? i * group : sample_base[i]) + k);
+  g->logits = model_.prefill(ids.to(device), keep.to(device), g->cache, group, p.max_new_tokens)
+                  .repeat_interleave(group, 0);  // [B,V]
+  g->out.tokens.resize(g->B);
+  g->out.logprobs.resize(g->B);
+  g->out.finish.assign(g->B, FinishReason::kLength);
+  g->out.prompt_tokens = keep.sum().item<int64_t>();
+  g->done.assign(g->B, 0);
+  g->greedy.assign(g->B, 0);
+  g->finished = p.max_new_tokens <= 0;
+  groups_.push_back(std::move(g));
+  return groups_.size() - 1;
+}
 
-  KVCache cache;
-  at::Tensor logits = model.prefill(ids.to(device), keep.to(device), cache, group, p.max_new_tokens);
-  logits = logits.repeat_interleave(group, 0);  // [B,V]
+bool GenerationBatch::finished(size_t id) const { return groups_.at(id)->finished; }
+const Generation& GenerationBatch::result(size_t id) const { return groups_.at(id)->out; }
 
-  Generation out;
-  out.tokens.resize(B);
-  out.logprobs.resize(B);
-  out.finish.assign(B, FinishReason::kLength);
-  out.prompt_tokens = keep.sum().item<int64_t>();
-  std::vector<char> done(B, 0), greedy(B, 0);
-  int64_t n_done = 0, n_greedy = 0;
-  ScopedThreads threads(decode_thread_count(model, B, p));
-
-  for (int64_t t = 0; t < p.max_new_tokens && n_done < B; ++t) {
+bool GenerationBatch::step() {
+  at::NoGradGuard no_grad;
+  const auto device = model_.lm_head_weight().device();
+  // The whole step (sampling included) on the decode loop's thread count.
+  int64_t live = 0;
+  const SampleParams* first = nullptr;
+  for (auto& gp : groups_)
+    if (!gp->finished) {
+      live += gp->B;
+      if (!first) first = &gp->p;
+    }
+  if (!first) return false;
+  ScopedThreads threads(decode_thread_count(model_, live, *first));
+  std::vector<Group*> going;
+  std::vector<at::Tensor> feeds;
+  int64_t rows = 0;
+  for (auto& gp : groups_) {
+    Group& g = *gp;
+    if (g.finished) continue;
+    const SampleParams& p = g.p;
+    const int64_t B = g.B;
     at::Tensor next, lp;
     if (p.temperature <= 0) {
-      at::Tensor logp = at::log_softmax(logits.to(at::kFloat), -1);
+      at::Tensor logp = at::log_softmax(g.logits.to(at::kFloat), -1);
       next = logp.argmax(-1);
       lp = logp.gather(-1, next.unsqueeze(-1)).squeeze(-1);
     } else {
-      at::Tensor logp = sampling_logprobs(logits, p);
+      at::Tensor logp = sampling_logprobs(g.logits, p);
       std::vector<double> u(B);
-      for (int64_t b = 0; b < B; ++b)
-        u[b] = counter_uniform(p.seed, p.step, p.rank, sample_index_base + b, t);
+      for (int64_t b = 0; b < B; ++b) u[b] = counter_uniform(p.seed, p.step, p.rank, g.sample_index[b], g.t);
       at::Tensor cdf = logp.exp().to(at::kDouble).cumsum(-1);
       at::Tensor target = at::tensor(u, at::kDouble).to(device).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);
       next = at::searchsorted(cdf, target).squeeze(-1).clamp_max(cdf.size(-1) - 1);
-      if (n_greedy > 0) {  // rows past a greedy_after marker take the argmax
-        at::Tensor g = at::zeros({B}, at::kBool);
-        auto ga = g.accessor<bool, 1>();
-        for (int64_t b = 0; b < B; ++b) ga[b] = greedy[b] != 0;
-        next = at::where(g.to(device), logits.argmax(-1), next);
+      if (g.n_greedy > 0) {  // rows past a greedy_after marker take the argmax
+        at::Tensor gr = at::zeros({B}, at::kBool);
+        auto ga = gr.accessor<bool, 1>();
+        for (int64_t b = 0; b < B; ++b) ga[b] = g.greedy[b] != 0;
+        next = at::where(gr.to(device), g.logits.argmax(-1), next);
       }
       lp = logp.gather(-1, next.unsqueeze(-1)).squeeze(-1);
     }
@@ -170,32 +216,60 @@ Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_
     auto na = next_cpu.accessor<int64_t, 1>();
     auto la = lp_cpu.accessor<float, 1>();
     for (int64_t b = 0; b < B; ++b) {
-      if (done[b]) continue;
-      out.tokens[b].push_back(na[b]);
-      out.logprobs[b].push_back(la[b]);
-      ++out.generated_tokens;
-      const auto& toks = out.tokens[b];
+      if (g.done[b]) continue;
+      g.out.tokens[b].push_back(na[b]);
+      g.out.logprobs[b].push_back(la[b]);
+      ++g.out.generated_tokens;
+      const auto& toks = g.out.tokens[b];
       bool stop = std::find(p.stop_ids.begin(), p.stop_ids.end(), na[b]) != p.stop_ids.end();
       if (!stop) stop = ends_with_any(toks, toks.size(), p.stop_strings, p);
-      if (!greedy[b] && ends_with_any(toks, toks.size(), p.greedy_after, p)) {
-        greedy[b] = 1;
-        ++n_greedy;
+      if (!g.greedy[b] && ends_with_any(toks, toks.size(), p.greedy_after, p)) {
+        g.greedy[b] = 1;
+        ++g.n_greedy;
       }
       if (stop) {
-        done[b] = 1;
-        ++n_done;
-        out.finish[b] = FinishReason::kStop;
+        g.done[b] = 1;
+        ++g.n_done;
+        g.out.finish[b] = FinishReason::kStop;
       }
     }
-    if (n_done == B || t + 1 == p.max_new_tokens) break;
+    if (g.n_done == B || g.t + 1 == p.max_new_tokens) {  // the group is complete: free its cache
+      g.finished = true;
+      g.cache = KVCache();
+      g.logits = at::Tensor();
+      continue;
+    }
+    ++g.t;
     // Finished sequences keep decoding a pad token; their output is ignored.
     at::Tensor done_t = at::zeros({B}, at::kBool);
     auto da = done_t.accessor<bool, 1>();
-    for (int64_t b = 0; b < B; ++b) da[b] = done[b] != 0;
-    at::Tensor feed = next.masked_fill(done_t.to(device), p.pad_id);
-    logits = model.decode(feed, cache);
+    for (int64_t b = 0; b < B; ++b) da[b] = g.done[b] != 0;
+    feeds.push_back(next.masked_fill(done_t.to(device), p.pad_id));
+    going.push_back(&g);
+    rows += B;
   }
-  return out;
+  if (going.empty()) return false;
+  std::vector<KVCache*> caches;
+  for (Group* g : going) caches.push_back(&g->cache);
+  at::Tensor logits = model_.decode(feeds.size() == 1 ? feeds[0] : at::cat(feeds, 0), caches);
+  decode_rows_ += rows;
+  int64_t row = 0;
+  for (Group* g : going) {
+    g->logits = going.size() == 1 ? logits : logits.narrow(0, row, g->B);
+    row += g->B;
+  }
+  return true;
+}
+
+Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_t>>& prompts,
+                    int64_t group, const SampleParams& p, int64_t sample_index_base) {
+  GenerationBatch batch(model);
+  std::vector<int64_t> base;
+  for (size_t i = 0; i < prompts.size(); ++i) base.push_back(sample_index_base + static_cast<int64_t>(i) * group);
+  const size_t id = batch.add(prompts, group, p, std::move(base));
+  while (batch.step()) {
+  }
+  return batch.result(id);
 }
 
 at::Tensor sequence_logprobs(TransformerImpl& model, const at::Tensor& ids, const at::Tensor& keep,

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,45 @@ struct Generation {
 // prompt i is s = base + i*G + g).
 Generation generate(TransformerImpl& model, const std::vector<std::vector<int64_t>>& prompts,
                     int64_t group, const SampleParams& params, int64_t sample_index_base = 0);
+
+// Several generation groups decoded in one loop (continuous batching of
+// prompt groups). A group is a set of prompts with G sequences each, its
+// own SampleParams and counters, prefilled when it is added. One step
+// samples the next token of every unfinished group and runs one decode
+// forward over all their rows: the linear maps, MLP and head see every
+// row at once, attention runs per group against the group's own cache.
+// A group may be added while others decode — Pro-n starts the neighbour
+// chains as soon as the user's analysis is written (scaling/scorer.h).
+// A group's tokens are those generate() gives it alone (same counters; the
+// logits agree to float rounding). generate() is one group run to its end.
+class GenerationBatch {
+ public:
+  explicit GenerationBatch(TransformerImpl& model);
+  ~GenerationBatch();
+  GenerationBatch(const GenerationBatch&) = delete;
+  GenerationBatch& operator=(const GenerationBatch&) = delete;
+
+  // Prefills `prompts` and returns the group's id. Sequence g of prompt i
+  // draws with sample index sample_base[i] + g (default: i*G + g).
+  size_t add(const std::vector<std::vector<int64_t>>& prompts, int64_t group, const SampleParams& params,
+             std::vector<int64_t> sample_base = {});
+  // One token for every sequence of every unfinished group, then one
+  // decode forward for the groups that go on. False when no group is left.
+  bool step();
+  bool finished(size_t id) const;
+  // The tokens so far [prompt * G + g]; complete once finished(id).
+  const Generation& result(size_t id) const;
+  size_t size() const { return groups_.size(); }
+  // Sequences decoded per step so far (Σ over steps of the rows fed), for
+  // cost accounting.
+  int64_t decode_rows() const { return decode_rows_; }
+
+ private:
+  struct Group;
+  TransformerImpl& model_;
+  std::vector<std::unique_ptr<Group>> groups_;
+  int64_t decode_rows_ = 0;
+};
 
 // How many leading tokens of a generated sequence were sampled under
 // `params.greedy_after`: up to and including the first marker, or all of

@@ -135,11 +135,30 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
 }
 
 at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                 KVCache& cache, int64_t layer) {
-  const int64_t B = x.size(0), G = cache.group, Bp = B / G;
-  const int64_t K = n_kv_heads, R = n_heads / n_kv_heads, D = head_dim;
+                                 const std::vector<KVCache*>& caches, int64_t layer) {
+  const int64_t B = x.size(0);
   at::Tensor q, k, v;
   project(x, cos, sin, &q, &k, &v);  // q [B,H,1,D], k/v [B,K,1,D]
+  at::Tensor o;
+  if (caches.size() == 1) {
+    o = attend(q, k, v, *caches[0], layer);
+  } else {
+    std::vector<at::Tensor> parts;
+    int64_t row = 0;
+    for (KVCache* c : caches) {
+      const int64_t n = c->suffix_k.at(layer).size(0);
+      parts.push_back(attend(q.narrow(0, row, n), k.narrow(0, row, n), v.narrow(0, row, n), *c, layer));
+      row += n;
+    }
+    o = at::cat(parts, 0);
+  }
+  return o_proj(o.reshape({B, 1, n_heads * head_dim}));
+}
+
+at::Tensor AttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, KVCache& cache,
+                                 int64_t layer) {
+  const int64_t B = q.size(0), G = cache.group, Bp = B / G;
+  const int64_t K = n_kv_heads, R = n_heads / n_kv_heads, D = head_dim;
   const int64_t L = cache.suffix_len + 1;
   cache.suffix_k[layer].narrow(2, L - 1, 1).copy_(k);
   cache.suffix_v[layer].narrow(2, L - 1, 1).copy_(v);
@@ -163,8 +182,7 @@ at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, con
   at::Tensor pp = probs.narrow(-1, 0, P), ps = probs.narrow(-1, P, L);
   at::Tensor ppg = pp.view({Bp, G, K, R, P}).permute({0, 2, 1, 3, 4}).reshape({Bp, K, G * R, P});
   at::Tensor op = at::matmul(ppg, pv).view({Bp, K, G, R, D}).permute({0, 2, 1, 3, 4});
-  at::Tensor o = op.reshape({B, K, R, D}) + at::matmul(ps, sv);  // [B,K,R,D]
-  return o_proj(o.reshape({B, 1, n_heads * D}));
+  return op.reshape({B, K, R, D}) + at::matmul(ps, sv);  // [B,K,R,D]
 }
 
 // --------------------------------------------------------------------- MLP --
@@ -342,18 +360,33 @@ at::Tensor TransformerImpl::prefill(const at::Tensor& ids, const at::Tensor& kee
 }
 
 at::Tensor TransformerImpl::decode(const at::Tensor& ids_B, KVCache& cache) {
-  PGENRM_CHECK(cache.suffix_len < cache.suffix_k.at(0).size(2),
-               "KV cache is full", "raise max_new_tokens given to prefill");
-  at::Tensor pos = (cache.prefix_len.repeat_interleave(cache.group, 0) + cache.suffix_len).unsqueeze(1);
+  return decode(ids_B, std::vector<KVCache*>{&cache});
+}
+
+at::Tensor TransformerImpl::decode(const at::Tensor& ids_B, const std::vector<KVCache*>& caches) {
+  PGENRM_CHECK(!caches.empty(), "decode() needs at least one KV cache", "prefill a cache first");
+  std::vector<at::Tensor> positions;
+  int64_t rows = 0;
+  for (KVCache* c : caches) {
+    PGENRM_CHECK(c->suffix_len < c->suffix_k.at(0).size(2), "KV cache is full",
+                 "raise max_new_tokens given to prefill");
+    positions.push_back(c->prefix_len.repeat_interleave(c->group, 0) + c->suffix_len);
+    rows += c->suffix_k.at(0).size(0);
+  }
+  PGENRM_CHECK(rows == ids_B.size(0),
+               "decode() got " + std::to_string(ids_B.size(0)) + " tokens for caches holding " +
+                   std::to_string(rows) + " sequences",
+               "pass one token per sequence, caches in row order");
+  at::Tensor pos = (positions.size() == 1 ? positions[0] : at::cat(positions, 0)).unsqueeze(1);
   at::Tensor cos, sin;
   rope(pos, &cos, &sin);  // [B,1,D]
   at::Tensor x = model->embed_tokens(ids_B.unsqueeze(1));
   for (size_t i = 0; i < model->layers->size(); ++i) {
     auto& l = *model->layers[i]->as<DecoderLayerImpl>();
-    at::Tensor h = x + l.self_attn->decode(l.input_layernorm(x), cos, sin, cache, static_cast<int64_t>(i));
+    at::Tensor h = x + l.self_attn->decode(l.input_layernorm(x), cos, sin, caches, static_cast<int64_t>(i));
     x = h + l.mlp(l.post_attention_layernorm(h));
   }
-  cache.suffix_len += 1;
+  for (KVCache* c : caches) c->suffix_len += 1;
   return at::linear(model->norm(x).squeeze(1), lm_head_weight());
 }
 

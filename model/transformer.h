@@ -22,6 +22,8 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/embedding.h>
 
+#include <vector>
+
 #include "model/model_config.h"
 
 namespace pgenrm::model {
@@ -69,9 +71,11 @@ class AttentionImpl : public torch::nn::Module {
   // k_out/v_out are given, the rotated keys/values [B,K,T,D].
   at::Tensor forward(const at::Tensor& x_BTC, const at::Tensor& cos_BTD, const at::Tensor& sin_BTD,
                      const at::Tensor& mask_BTS, at::Tensor* k_out, at::Tensor* v_out);
-  // One new token per sequence against the cache of `layer`.
+  // One new token per sequence against the caches of `layer`: the rows of
+  // x are the caches' sequences one cache after the other. The projections
+  // run over all rows at once, attention per cache.
   at::Tensor decode(const at::Tensor& x_B1C, const at::Tensor& cos_B1D, const at::Tensor& sin_B1D,
-                    KVCache& cache, int64_t layer);
+                    const std::vector<KVCache*>& caches, int64_t layer);
 
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};
@@ -80,6 +84,10 @@ class AttentionImpl : public torch::nn::Module {
  private:
   void project(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, at::Tensor* q,
                at::Tensor* k, at::Tensor* v);
+  // Attention of one cache's sequences (q [B,H,1,D], new k/v [B,K,1,D]
+  // written into the cache): the output [B,K,R,D] before o_proj.
+  at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, KVCache& cache,
+                    int64_t layer);
 };
 TORCH_MODULE(Attention);
 
@@ -124,6 +132,10 @@ class TransformerImpl : public torch::nn::Module {
                      int64_t group, int64_t max_new_tokens);
   // Next-token logits [B,V] for tokens [B] at the next suffix position.
   at::Tensor decode(const at::Tensor& ids_B, KVCache& cache);
+  // The same for the sequences of several caches in one forward (rows in
+  // cache order; each cache keeps its own prefix, group and length). The
+  // linear maps, MLP and head run once over all rows; attention per cache.
+  at::Tensor decode(const at::Tensor& ids_B, const std::vector<KVCache*>& caches);
 
   at::Tensor lm_head_weight() const;
   void enable_lora(int64_t rank, double alpha, const std::vector<std::string>& targets);

@@ -369,3 +369,75 @@ TEST(DecodeThreads, AutoRuleByProductSizeRestoresTheCallersCountAndKeepsTheToken
   }
   at::set_num_threads(before);
 }
+
+// Continuous batching: a group added while another decodes, both run in
+// one decode forward, gets the tokens generate() gives it alone, and so does
+// the group it joined; per-prompt sample indices choose the counter streams.
+TEST_P(PerArch, GroupsJoiningARunningDecodeGetTheTokensTheyGetAlone) {
+  Transformer m = make_model(GetParam());
+  SampleParams own;
+  own.max_new_tokens = 14;
+  own.seed = 21;
+  own.top_k = 30;
+  SampleParams theirs;
+  theirs.max_new_tokens = 9;
+  theirs.seed = 22;
+  theirs.step = 1;
+  SampleParams greedy;
+  greedy.temperature = 0;
+  greedy.max_new_tokens = 11;
+  const std::vector<std::vector<int64_t>> late = {{4, 5, 6, 7, 8, 9, 10, 11, 12}, {30, 31}};
+  const std::vector<int64_t> late_base = {40, 7};  // arbitrary, per prompt
+
+  GenerationBatch batch(*m);
+  const size_t a = batch.add(prompts(), 3, own);
+  size_t b = 0, c = 0;
+  int steps = 0;
+  while (true) {
+    const bool more = batch.step();
+    ++steps;
+    if (steps == 4) b = batch.add(late, 2, theirs, late_base);
+    if (steps == 6) c = batch.add({{17, 18, 19}}, 1, greedy);
+    if (!more && steps > 6) break;
+  }
+  ASSERT_TRUE(batch.finished(a) && batch.finished(b) && batch.finished(c));
+
+  auto same = [](const Generation& x, const Generation& y, const char* what) {
+    ASSERT_EQ(x.tokens.size(), y.tokens.size()) << what;
+    for (size_t s = 0; s < x.tokens.size(); ++s) {
+      EXPECT_EQ(x.tokens[s], y.tokens[s]) << what << " sequence " << s;
+      ASSERT_EQ(x.logprobs[s].size(), y.logprobs[s].size());
+      for (size_t t = 0; t < x.logprobs[s].size(); ++t) EXPECT_NEAR(x.logprobs[s][t], y.logprobs[s][t], 1e-5);
+    }
+  };
+  same(batch.result(a), generate(*m, prompts(), 3, own), "first group");
+  same(batch.result(c), generate(*m, {{17, 18, 19}}, 1, greedy), "greedy group");
+  // Per-prompt bases: prompt i of `late` alone with base late_base[i].
+  const Generation& joined = batch.result(b);
+  for (size_t i = 0; i < late.size(); ++i) {
+    Generation alone = generate(*m, {late[i]}, 2, theirs, late_base[i]);
+    for (size_t g = 0; g < 2; ++g)
+      EXPECT_EQ(joined.tokens[i * 2 + g], alone.tokens[g]) << "joined prompt " << i << " sample " << g;
+  }
+  // The streams are the per-prompt ones: the default bases give other tokens.
+  Generation default_base = generate(*m, late, 2, theirs);
+  bool differs = false;
+  for (size_t s = 0; s < joined.tokens.size(); ++s) differs |= joined.tokens[s] != default_base.tokens[s];
+  EXPECT_TRUE(differs);
+}
+
+TEST(MultiCacheDecode, RefusesATokenCountThatDoesNotMatchTheCaches) {
+  Transformer m = make_model();
+  at::NoGradGuard ng;
+  at::Tensor ids, keep;
+  left_pad(prompts(), 0, &ids, &keep);
+  KVCache c1, c2;
+  m->prefill(ids, keep, c1, 2, 4);
+  m->prefill(ids, keep, c2, 1, 4);
+  try {
+    m->decode(at::zeros({8}, at::kLong), std::vector<KVCache*>{&c1, &c2});
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("8 tokens for caches holding 9 sequences"), std::string::npos) << e.what();
+  }
+}
