@@ -135,10 +135,12 @@ int main(int argc, char** argv) {
               static_cast<long long>(mc.vocab_size), 2 * lin / 1e6, 2 * head / 1e6);
 
   double none_s = 0, none_gf = 0, none_real = 0;
-  auto row = [&](const char* name, int64_t ind, int64_t pro, int64_t pro_batch = 0) {
+  using Join = scaling::ScaledOptions::Join;
+  auto row = [&](const char* name, int64_t ind, int64_t pro, int64_t pro_batch = 0, Join join = Join::kWhenReady) {
     scaling::ScaledOptions o = base;
     o.ind = ind;
     o.pro = pro;
+    o.join = join;
     if (pro_batch > 0) o.pro_batch = pro_batch;
     scaling::ScaledScorer s(*rm, task, &emb, &protos, o);
     scaling::ScaledTiming t;
@@ -146,9 +148,13 @@ int main(int argc, char** argv) {
     s.score(pairs, 1, &t);
     const double wall = since(t0);
     if (ind == 1 && pro == 0) none_s = wall;
-    std::printf("%-14s %7.2f s  %5.2fx none | own chains %.2f, analysis %.2f, embedding %.2f, retrieval %.2f, "
-                "neighbour chains %.2f\n",
-                name, wall, wall / none_s, t.ind_s, t.analysis_s, t.embed_s, t.retrieval_s, t.pro_s);
+    if (pro == 0)
+      std::printf("%-22s %7.2f s  %5.2fx none | own chains %.2f\n", name, wall, wall / none_s, t.ind_s);
+    else
+      std::printf("%-22s %7.2f s  %5.2fx none | prefill own %.2f, analysis %.2f, neighbours %.2f; decode %.2f "
+                  "(%lld steps); embedding %.2f, retrieval %.2f\n",
+                  name, wall, wall / none_s, t.ind_s, t.analysis_s, t.pro_s, t.decode_s,
+                  static_cast<long long>(t.decode_steps), t.embed_s, t.retrieval_s);
     scaling::TokenCount all = t.own;
     all += t.analysis;
     all += t.pro;
@@ -175,6 +181,8 @@ int main(int argc, char** argv) {
   row("Ind-16", 16, 0);
   row("Ind-0/Pro-8", 0, 8);
   row("Ind-16/Pro-8", 16, 8);
+  row("Ind-0/Pro-8 two loops", 0, 8, 0, Join::kAfterOwn);
+  row("Ind-16/Pro-8 two loops", 16, 8, 0, Join::kAfterOwn);
   for (int64_t b : pro_batches) {
     const std::string name = "Ind-0/Pro-8 b" + std::to_string(b);
     row(name.c_str(), 0, 8, b);
@@ -189,7 +197,7 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     trainer::score_with_model(*rm, task, prompts, 1, sp, batch > 0 ? 24 * batch : base.pro_batch);
     const double wall = since(t0);
-    std::printf("%-14s %7.2f s  %5.2fx none (24 prompts per pair, one chain each)\n", "24 single", wall,
+    std::printf("%-22s %7.2f s  %5.2fx none (24 prompts per pair, one chain each)\n", "24 single", wall,
                 wall / none_s);
   }
   return 0;

@@ -74,9 +74,16 @@ json evaluate_scaled(const ScaledScorer& scorer, const std::vector<size_t>& pair
   j["temperature"] = (opts.ind == 1 && opts.pro == 0) ? 0.0 : opts.sample.temperature;
   j["ind_chain_valid_rate"] = ind_total ? static_cast<double>(ind_valid) / ind_total : std::nan("");
   j["pro_chain_valid_rate"] = pro_total ? static_cast<double>(pro_valid) / pro_total : std::nan("");
-  j["time_s"] = {{"ind_chains", timing.ind_s}, {"analysis_chains", timing.analysis_s},
-                 {"embedding", timing.embed_s}, {"retrieval_and_prompts", timing.retrieval_s},
-                 {"pro_chains", timing.pro_s}};
+  // Without Pro-n ind_chains is all the generation; with it the chains
+  // share decode steps: the *_prefill entries are prefills, decode_steps
+  // the shared decoding (scaling/scorer.h, ScaledTiming).
+  if (opts.pro == 0) {
+    j["time_s"] = {{"ind_chains", timing.ind_s}};
+  } else {
+    j["time_s"] = {{"own_prefill", timing.ind_s}, {"analysis_prefill", timing.analysis_s},
+                   {"embedding", timing.embed_s}, {"retrieval_and_prompts", timing.retrieval_s},
+                   {"neighbour_prefill", timing.pro_s}, {"decode_steps", timing.decode_s}};
+  }
   if (opts.pro > 0) {
     auto [rate, n] = same_prototype_rate(ds, users, neighbours);
     if (n > 0) {

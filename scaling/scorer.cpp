@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/stop.h"
 
 namespace pgenrm::scaling {
 
@@ -168,86 +169,221 @@ ScaledScorer::ScaledScorer(model::TransformerImpl& rm, const trainer::RmTask& ta
                  "use the scaling.embed_model the prototypes were built with");
 }
 
+namespace {
+// Does the text of the last few tokens contain `marker`? Checked after
+// every token, so a short marker is seen in the step that completes it.
+bool tail_contains(const trainer::RmTask& task, const std::vector<int64_t>& toks, const std::string& marker) {
+  const size_t n = std::min<size_t>(toks.size(), 16);
+  return task.text(std::vector<int64_t>(toks.end() - n, toks.end())).find(marker) != std::string::npos;
+}
+
+void count_group(TokenCount* c, const std::vector<std::vector<int64_t>>& prompts, int64_t group,
+                 const model::Generation& g, int64_t max_new_tokens) {
+  std::vector<int64_t> pl, cl;
+  for (const auto& p : prompts) pl.push_back(static_cast<int64_t>(p.size()));
+  for (const auto& t : g.tokens) cl.push_back(static_cast<int64_t>(t.size()));
+  count_call(c, pl, group, cl, max_new_tokens);
+}
+}  // namespace
+
+void ScaledScorer::score_with_neighbours(const std::vector<size_t>& pairs, size_t start, size_t end,
+                                         const std::vector<trainer::RmPrompt>& own, uint64_t seed,
+                                         std::vector<ScaledScore>* out, ScaledTiming* t) const {
+  const auto& ds = task_.dataset();
+  const size_t n = end - start;
+  model::GenerationBatch gen(rm_);
+  std::vector<std::vector<int64_t>> own_ids;
+  int64_t longest = 0;
+  for (size_t k = start; k < end; ++k) {
+    own_ids.push_back(own[k].ids);
+    longest = std::max<int64_t>(longest, own[k].ids.size());
+  }
+
+  // The own chains (Ind-m), or with m = 0 one greedy chain per pair that
+  // stops once the analysis is written.
+  auto t0 = std::chrono::steady_clock::now();
+  model::SampleParams own_sp = opts_.sample;
+  own_sp.seed = seed;
+  own_sp.stop_ids = {task_.eos()};
+  own_sp.pad_id = task_.pad();
+  int64_t G = opts_.ind;
+  if (opts_.ind == 0) {  // as greedy_analyses
+    G = 1;
+    own_sp.temperature = 0;
+    own_sp.max_new_tokens =
+        std::max<int64_t>(1, std::min<int64_t>(opts_.sample.max_new_tokens, rm_.config().max_seq_len - longest));
+    if (const std::string stop = analysis_stop(opts_.analysis_text); !stop.empty()) own_sp.stop_strings = {stop};
+    own_sp.decode_fn = [this](const std::vector<int64_t>& ids) { return task_.text(ids); };
+  }
+  std::vector<int64_t> own_base;
+  for (size_t k = start; k < end; ++k) own_base.push_back(static_cast<int64_t>(k) * G);
+  const size_t own_id = gen.add(own_ids, G, own_sp, own_base);
+  (opts_.ind > 0 ? t->ind_s : t->analysis_s) += since(t0);
+
+  // Which own chains carry the analysis, and the text that marks it written
+  // ("" = the whole chain: wait for its end).
+  const int64_t n_analysis = opts_.ind > 0 ? std::min<int64_t>(opts_.ind, std::max<int64_t>(1, opts_.analysis_chains)) : 1;
+  const bool whole_chain = needs_part2(opts_.analysis_text);
+  const std::string marker = opts_.ind > 0 ? (whole_chain ? "" : "PART 2") : "";
+  std::vector<std::vector<char>> written(n, std::vector<char>(n_analysis, 0));
+  std::vector<char> joined(n, 0);
+
+  model::SampleParams pro_sp = opts_.sample;
+  pro_sp.seed = seed;
+  pro_sp.step = 1;  // a counter stream apart from the own chains'
+  pro_sp.stop_ids = {task_.eos()};
+  pro_sp.pad_id = task_.pad();
+  struct Joined {
+    size_t id;
+    std::vector<size_t> owner;  // pair index (into pairs) per prompt
+    std::vector<std::vector<int64_t>> prompts;
+    std::vector<std::vector<int>> order;
+  };
+  std::vector<Joined> groups;
+
+  // Starts the neighbour chains of every pair whose analysis is written.
+  auto join_ready = [&]() {
+    const model::Generation& g = gen.result(own_id);
+    const bool own_done = gen.finished(own_id);
+    if (opts_.join == ScaledOptions::Join::kAfterOwn && !own_done) return false;
+    std::vector<size_t> ready;
+    for (size_t k = 0; k < n; ++k) {
+      if (joined[k]) continue;
+      bool all = true;
+      for (int64_t c = 0; c < n_analysis; ++c) {
+        const size_t row = k * G + c;
+        if (!written[k][c]) {
+          const auto& toks = g.tokens[row];
+          written[k][c] = own_done || g.finish[row] == model::FinishReason::kStop ||
+                          (!marker.empty() && !toks.empty() && tail_contains(task_, toks, marker));
+        }
+        all = all && written[k][c];
+      }
+      if (all) ready.push_back(k);
+    }
+    if (ready.empty()) return false;
+
+    auto t1 = std::chrono::steady_clock::now();
+    std::vector<std::string> flat;
+    for (size_t k : ready)
+      for (int64_t c = 0; c < n_analysis; ++c)
+        flat.push_back(analysis_text(task_.text(g.tokens[k * G + c]), opts_.analysis_text));
+    at::Tensor e = embedder_->embed(flat);
+    t->embed_s += since(t1);
+
+    t1 = std::chrono::steady_clock::now();
+    std::vector<size_t> owner;
+    std::vector<trainer::RmPrompt> theirs;
+    std::vector<int64_t> base;
+    for (size_t r = 0; r < ready.size(); ++r) {
+      const size_t k = ready[r], pk = start + k;
+      joined[k] = 1;
+      at::Tensor u = e.narrow(0, static_cast<int64_t>(r) * n_analysis, n_analysis).mean(0);
+      u = u / u.norm().clamp_min(1e-12);
+      const data::Pair& p = ds.pairs[pairs[pk]];
+      ScaledScore& sc = (*out)[pk];
+      sc.analysis = flat[r * n_analysis];
+      sc.prototype = protos_->nearest(u);
+      int64_t j = 0;
+      for (int64_t m : protos_->neighbours(u, opts_.pro, p.user_id)) {
+        const std::string& id = protos_->member_ids[m];
+        sc.neighbours.push_back(id);
+        const data::History h = neighbour_history(ds, p, id, opts_.history, seed);
+        theirs.push_back(task_.prompt(pairs[pk], opts_.kind, seed, &h));
+        owner.push_back(pk);
+        base.push_back(static_cast<int64_t>(pk) * opts_.pro + j++);  // the stream of neighbour j of pair pk
+      }
+    }
+    t->retrieval_s += since(t1);
+
+    t1 = std::chrono::steady_clock::now();
+    const size_t per_call = static_cast<size_t>(std::max<int64_t>(1, opts_.pro_batch));
+    for (size_t s = 0; s < theirs.size(); s += per_call) {
+      const size_t e_ = std::min(theirs.size(), s + per_call);
+      Joined jg;
+      for (size_t i = s; i < e_; ++i) {
+        jg.prompts.push_back(theirs[i].ids);
+        jg.order.push_back(theirs[i].order);
+        jg.owner.push_back(owner[i]);
+      }
+      jg.id = gen.add(jg.prompts, 1, pro_sp, std::vector<int64_t>(base.begin() + s, base.begin() + e_));
+      groups.push_back(std::move(jg));
+    }
+    t->pro_s += since(t1);
+    return true;
+  };
+
+  for (;;) {
+    t0 = std::chrono::steady_clock::now();
+    const bool more = gen.step();
+    t->decode_s += since(t0);
+    t->decode_steps += more ? 1 : 0;
+    const bool started = join_ready();
+    if (!more && !started) break;
+  }
+  PGENRM_CHECK(std::all_of(joined.begin(), joined.end(), [](char c) { return c != 0; }),
+               "a pair's analysis never completed", "report this: the own chains ended without a join");
+
+  // Read the chains.
+  const model::Generation& g = gen.result(own_id);
+  if (opts_.ind > 0) {
+    count_group(&t->own, own_ids, G, g, own_sp.max_new_tokens);
+    for (size_t k = 0; k < n; ++k) {
+      std::vector<trainer::ReadChain> chains;
+      for (int64_t c = 0; c < G; ++c) chains.push_back(task_.read(g.tokens[k * G + c], own[start + k].order));
+      std::vector<const trainer::ReadChain*> cs;
+      for (const auto& c : chains) cs.push_back(&c);
+      (*out)[start + k].ind = mean_of_chains(cs);
+    }
+  } else {
+    count_group(&t->analysis, own_ids, 1, g, own_sp.max_new_tokens);
+  }
+  std::vector<std::vector<trainer::ReadChain>> by_pair(n);
+  for (const Joined& jg : groups) {
+    const model::Generation& r = gen.result(jg.id);
+    count_group(&t->pro, jg.prompts, 1, r, pro_sp.max_new_tokens);
+    for (size_t i = 0; i < jg.prompts.size(); ++i)
+      by_pair[jg.owner[i] - start].push_back(task_.read(r.tokens[i], jg.order[i]));
+  }
+  for (size_t k = 0; k < n; ++k) {
+    std::vector<const trainer::ReadChain*> cs;
+    for (const auto& c : by_pair[k]) cs.push_back(&c);
+    (*out)[start + k].pro = mean_of_chains(cs);
+  }
+}
+
 std::vector<ScaledScore> ScaledScorer::score(const std::vector<size_t>& pairs, uint64_t seed,
                                              ScaledTiming* timing) const {
   ScaledTiming t;
-  const auto& ds = task_.dataset();
   std::vector<ScaledScore> out(pairs.size());
   std::vector<trainer::RmPrompt> own;
   for (size_t i : pairs) own.push_back(task_.prompt(i, opts_.kind, seed));
 
-  // Ind-m: m chains from one prefill per prompt.
-  std::vector<trainer::ModelScore> ind;
-  auto t0 = std::chrono::steady_clock::now();
-  if (opts_.ind > 0) {
+  const bool was_training = rm_.is_training();
+  rm_.eval();
+  if (opts_.pro == 0) {
+    // Ind-m: m chains from one prefill per prompt.
+    auto t0 = std::chrono::steady_clock::now();
     model::SampleParams sp = opts_.sample;
-    if (opts_.ind == 1 && opts_.pro == 0) sp.temperature = 0;  // no scaling: the greedy chain
+    if (opts_.ind == 1) sp.temperature = 0;  // no scaling: the greedy chain
     sp.seed = seed;
-    ind = trainer::score_with_model(rm_, task_, own, opts_.ind, sp, opts_.batch);
+    auto ind = trainer::score_with_model(rm_, task_, own, opts_.ind, sp, opts_.batch);
     count_scored(&t.own, task_, own, ind, opts_.ind, opts_.batch, sp.max_new_tokens);
     for (size_t k = 0; k < pairs.size(); ++k) {
       std::vector<const trainer::ReadChain*> cs;
       for (const auto& c : ind[k].chains) cs.push_back(&c);
       out[k].ind = mean_of_chains(cs);
     }
-  }
-  t.ind_s = since(t0);
-
-  if (opts_.pro > 0) {
-    // The user's analysis: Part 1 of its own chains, or one greedy chain.
-    t0 = std::chrono::steady_clock::now();
-    std::vector<std::vector<std::string>> analyses(pairs.size());
-    if (opts_.ind > 0) {
-      for (size_t k = 0; k < pairs.size(); ++k)
-        for (int64_t c = 0; c < std::min<int64_t>(opts_.ind, std::max<int64_t>(1, opts_.analysis_chains)); ++c)
-          analyses[k].push_back(analysis_text(ind[k].chains[c].text, opts_.analysis_text));
-    } else {
-      auto g = greedy_analyses(rm_, task_, own, opts_.batch, opts_.sample.max_new_tokens, opts_.analysis_text,
-                               &t.analysis);
-      for (size_t k = 0; k < pairs.size(); ++k) analyses[k].push_back(g[k]);
+    t.ind_s = since(t0);
+  } else {
+    const size_t per_call = static_cast<size_t>(std::max<int64_t>(1, opts_.batch));
+    for (size_t s = 0; s < pairs.size(); s += per_call) {
+      // A stop (SIGTERM/SIGUSR1) between generation batches (core/stop.h).
+      core::throw_if_stop_requested("generation");
+      score_with_neighbours(pairs, s, std::min(pairs.size(), s + per_call), own, seed, &out, &t);
     }
-    t.analysis_s = since(t0);
-    t0 = std::chrono::steady_clock::now();
-    std::vector<std::string> flat;
-    for (const auto& a : analyses) flat.insert(flat.end(), a.begin(), a.end());
-    at::Tensor e = embedder_->embed(flat);
-    t.embed_s = since(t0);
-
-    // Retrieval and the neighbours' prompts, all pairs at once.
-    t0 = std::chrono::steady_clock::now();
-    std::vector<trainer::RmPrompt> theirs;
-    std::vector<size_t> owner;
-    int64_t row = 0;
-    for (size_t k = 0; k < pairs.size(); ++k) {
-      const int64_t na = static_cast<int64_t>(analyses[k].size());
-      at::Tensor u = e.narrow(0, row, na).mean(0);
-      row += na;
-      u = u / u.norm().clamp_min(1e-12);
-      const data::Pair& p = ds.pairs[pairs[k]];
-      out[k].analysis = analyses[k].front();
-      out[k].prototype = protos_->nearest(u);
-      for (int64_t m : protos_->neighbours(u, opts_.pro, p.user_id)) {
-        const std::string& id = protos_->member_ids[m];
-        out[k].neighbours.push_back(id);
-        const data::History h = neighbour_history(ds, p, id, opts_.history, seed);
-        theirs.push_back(task_.prompt(pairs[k], opts_.kind, seed, &h));
-        owner.push_back(k);
-      }
-    }
-    t.retrieval_s = since(t0);
-
-    // One chain per neighbour, every neighbour prompt in one batched run.
-    t0 = std::chrono::steady_clock::now();
-    model::SampleParams sp = opts_.sample;
-    sp.seed = seed;
-    sp.step = 1;  // a counter stream apart from the Ind chains'
-    auto pro = trainer::score_with_model(rm_, task_, theirs, 1, sp, std::max<int64_t>(1, opts_.pro_batch));
-    count_scored(&t.pro, task_, theirs, pro, 1, std::max<int64_t>(1, opts_.pro_batch), sp.max_new_tokens);
-    std::vector<std::vector<const trainer::ReadChain*>> by_pair(pairs.size());
-    for (size_t r = 0; r < pro.size(); ++r) by_pair[owner[r]].push_back(&pro[r].chains.front());
-    for (size_t k = 0; k < pairs.size(); ++k) out[k].pro = mean_of_chains(by_pair[k]);
-    t.pro_s = since(t0);
   }
+  rm_.train(was_training);
 
   for (auto& s : out) {
     s.chosen = combine(s.ind.chosen, s.ind.valid > 0, s.pro.chosen, s.pro.valid > 0, opts_.c_self, opts_.c_pro);
@@ -263,6 +399,8 @@ std::vector<ScaledScore> ScaledScorer::score(const std::vector<size_t>& pairs, u
     timing->embed_s += t.embed_s;
     timing->retrieval_s += t.retrieval_s;
     timing->pro_s += t.pro_s;
+    timing->decode_s += t.decode_s;
+    timing->decode_steps += t.decode_steps;
     timing->own += t.own;
     timing->analysis += t.analysis;
     timing->pro += t.pro;

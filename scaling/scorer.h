@@ -11,6 +11,12 @@
 //          generation; the mean over the valid neighbour chains.
 //   s = c_self·mean_ind + c_pro·mean_pro; a side without a valid chain
 //   drops out (s is the other side's mean; NaN when neither has one).
+// With Pro-n, the own (or analysis) chains and the neighbour chains share
+// one decode loop (model::GenerationBatch): a pair's neighbour prompts are
+// prefilled and join the running decode as soon as its analysis chains
+// have written the analysis ("PART 2"), so the neighbour chains decode
+// alongside the rest of the own chains instead of after them. The chains
+// are those of running the two one after the other (ScaledOptions::join).
 // The repaired reading (weights as proportions, trainer/rm_task.h) is
 // aggregated the same way alongside.
 //
@@ -46,6 +52,11 @@ struct ScaledOptions {
   int64_t analysis_chains = 4;    // own chains whose Part 1 is embedded (mean)
   // What of a chain is embedded; must be what the prototypes were built with.
   AnalysisText analysis_text = AnalysisText::kPart1;
+  // When a pair's neighbour chains start: as soon as its analysis is
+  // written (kWhenReady, one decode loop), or once every own chain of the
+  // generation call has ended (kAfterOwn: two loops, the cost comparison
+  // of bench_scaling). The chains are the same.
+  enum class Join { kWhenReady, kAfterOwn } join = Join::kWhenReady;
 };
 
 // Mean over the valid chains of a group (NaN when none is valid).
@@ -86,8 +97,14 @@ struct TokenCount {
 void count_call(TokenCount* c, const std::vector<int64_t>& prompt_len, int64_t group,
                 const std::vector<int64_t>& chain_len, int64_t max_new_tokens);
 
+// Where the time of score() went. Without Pro-n, ind_s is all of it. With
+// Pro-n the chains share decode steps, so prefills and decoding are apart:
+// ind_s / analysis_s / pro_s are the prefills of the own prompts, of
+// Ind-0's analysis prompts and of the neighbour prompts, and decode_s the
+// decode steps of all of them together.
 struct ScaledTiming {
-  double ind_s = 0, analysis_s = 0, embed_s = 0, retrieval_s = 0, pro_s = 0;
+  double ind_s = 0, analysis_s = 0, embed_s = 0, retrieval_s = 0, pro_s = 0, decode_s = 0;
+  int64_t decode_steps = 0;  // decode forwards of the Pro-n loops (each over every live group)
   TokenCount own, analysis, pro;  // own (Ind) chains, Ind-0's analysis chains, neighbour chains
 };
 
@@ -120,6 +137,11 @@ class ScaledScorer {
   const trainer::RmTask& task() const { return task_; }
 
  private:
+  // Pro-n (Ind-m with m >= 0) on pairs[start, end): one GenerationBatch.
+  void score_with_neighbours(const std::vector<size_t>& pairs, size_t start, size_t end,
+                             const std::vector<trainer::RmPrompt>& own, uint64_t seed,
+                             std::vector<ScaledScore>* out, ScaledTiming* t) const;
+
   model::TransformerImpl& rm_;
   const trainer::RmTask& task_;
   const Embedder* embedder_;
