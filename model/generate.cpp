@@ -4,6 +4,12 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "core/error.h"
 
@@ -118,6 +124,148 @@ class ScopedThreads {
 };
 }  // namespace
 
+namespace {
+
+// Worker threads for decode lanes. Each runs its ATen ops on one intra-op
+// thread, so a lane's hundreds of small ops never wake another thread; the
+// lanes meet once per step. Between steps a worker spins (yielding) for up
+// to a millisecond before it sleeps: waking a sleeping thread costs tens of
+// microseconds on a VM, a fair share of a ~1 ms step. The caller waits for
+// the workers the same way.
+class LanePool {
+ public:
+  static LanePool& instance() {
+    static LanePool pool;
+    return pool;
+  }
+  ~LanePool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+  // tasks[0] on the calling thread, the others on workers; returns when all
+  // have finished and rethrows the first error. One caller at a time.
+  void run(std::vector<std::function<void()>>& tasks) {
+    std::lock_guard<std::mutex> one_caller(run_mu_);
+    const size_t n = tasks.size() - 1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (workers_.size() < n) {
+        slots_.push_back(std::make_unique<Slot>());
+        workers_.emplace_back([this, i = workers_.size()] { loop(i); });
+      }
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        slots_[i]->task = i < n ? &tasks[i + 1] : nullptr;
+        slots_[i]->error = nullptr;
+      }
+      pending_.store(static_cast<int>(n));
+      generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    std::exception_ptr error;
+    try {
+      tasks[0]();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    while (pending_.load() > 0) std::this_thread::yield();
+    for (size_t i = 0; i < n && !error; ++i) error = slots_[i]->error;
+    if (error) std::rethrow_exception(error);
+  }
+
+ private:
+  struct Slot {
+    std::function<void()>* task = nullptr;
+    std::exception_ptr error;
+  };
+  void loop(size_t i) {
+    at::set_num_threads(1);
+    at::NoGradGuard no_grad;
+    uint64_t seen = 0;
+    for (;;) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+      while (generation_.load() == seen && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+      std::function<void()>* task = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
+        if (stop_) return;
+        seen = generation_.load();
+        task = slots_[i]->task;
+        slots_[i]->task = nullptr;
+      }
+      if (!task) continue;
+      try {
+        (*task)();
+      } catch (...) {
+        slots_[i]->error = std::current_exception();
+      }
+      pending_.fetch_sub(1);
+    }
+  }
+  std::mutex run_mu_, mu_;
+  std::condition_variable wake_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::thread> workers_;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  bool stop_ = false;
+};
+
+// A view of some sequences of a cache: prompts [p0, p0 + np) with all G
+// sequences each, or (one prompt) its sequences [g0, g0 + ng). Writes
+// through the view land in the cache.
+KVCache cache_view(const KVCache& c, int64_t p0, int64_t np, int64_t g0, int64_t ng) {
+  KVCache v;
+  const int64_t G = c.group, row0 = p0 * G + g0, rows = np * ng;
+  for (size_t l = 0; l < c.prefix_k.size(); ++l) {
+    v.prefix_k.push_back(c.prefix_k[l].narrow(0, p0, np));
+    v.prefix_v.push_back(c.prefix_v[l].narrow(0, p0, np));
+    v.suffix_k.push_back(c.suffix_k[l].narrow(0, row0, rows));
+    v.suffix_v.push_back(c.suffix_v[l].narrow(0, row0, rows));
+  }
+  v.prefix_keep = c.prefix_keep.narrow(0, p0, np);
+  v.prefix_len = c.prefix_len.narrow(0, p0, np);
+  v.group = ng;
+  v.suffix_len = c.suffix_len;
+  return v;
+}
+
+// A cache cut into at most `parts` views of whole rows ranges: by prompts,
+// or the sequences of a single prompt. Each entry: first row, view.
+std::vector<std::pair<int64_t, KVCache>> split_cache(const KVCache& c, int64_t parts) {
+  const int64_t Bp = c.prefix_k.at(0).size(0), G = c.group;
+  std::vector<std::pair<int64_t, KVCache>> out;
+  if (Bp >= 2) {
+    const int64_t n = std::min(parts, Bp);
+    for (int64_t i = 0, p0 = 0; i < n; ++i) {
+      const int64_t np = Bp / n + (i < Bp % n ? 1 : 0);
+      out.emplace_back(p0 * G, cache_view(c, p0, np, 0, G));
+      p0 += np;
+    }
+  } else {
+    const int64_t n = std::min(parts, G);
+    for (int64_t i = 0, g0 = 0; i < n; ++i) {
+      const int64_t ng = G / n + (i < G % n ? 1 : 0);
+      out.emplace_back(g0, cache_view(c, 0, 1, g0, ng));
+      g0 += ng;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int decode_lane_count(const TransformerImpl& model, int64_t rows, const SampleParams& p) {
+  if (p.decode_lanes > 0) return static_cast<int>(std::min<int64_t>(p.decode_lanes, rows));
+  const int caller = at::get_num_threads();
+  if (caller < 2 || decode_thread_count(model, rows, p) != 1) return 1;
+  return static_cast<int>(std::min<int64_t>(caller, rows));
+}
+
 struct GenerationBatch::Group {
   SampleParams p;
   int64_t B = 0, G = 1, t = 0, n_done = 0, n_greedy = 0;
@@ -183,6 +331,7 @@ bool GenerationBatch::step() {
       if (!first) first = &gp->p;
     }
   if (!first) return false;
+  const int lanes = decode_lane_count(model_, live, *first);  // before the count below changes it
   ScopedThreads threads(decode_thread_count(model_, live, *first));
   std::vector<Group*> going;
   std::vector<at::Tensor> feeds;
@@ -249,14 +398,66 @@ bool GenerationBatch::step() {
     rows += B;
   }
   if (going.empty()) return false;
-  std::vector<KVCache*> caches;
-  for (Group* g : going) caches.push_back(&g->cache);
-  at::Tensor logits = model_.decode(feeds.size() == 1 ? feeds[0] : at::cat(feeds, 0), caches);
   decode_rows_ += rows;
-  int64_t row = 0;
-  for (Group* g : going) {
-    g->logits = going.size() == 1 ? logits : logits.narrow(0, row, g->B);
-    row += g->B;
+  if (lanes <= 1 || rows < 2) {
+    std::vector<KVCache*> caches;
+    for (Group* g : going) caches.push_back(&g->cache);
+    at::Tensor logits = model_.decode(feeds.size() == 1 ? feeds[0] : at::cat(feeds, 0), caches);
+    int64_t row = 0;
+    for (Group* g : going) {
+      g->logits = going.size() == 1 ? logits : logits.narrow(0, row, g->B);
+      row += g->B;
+    }
+    return true;
+  }
+  // Lanes: every group cut into up to `lanes` row ranges, each range to the
+  // lane with the fewest rows so far; the lanes decode in parallel.
+  struct Part {
+    size_t group;
+    int64_t row0, rows;
+    KVCache view;
+  };
+  std::vector<std::vector<Part>> lane(lanes);
+  std::vector<int64_t> load(lanes, 0);
+  for (size_t gi = 0; gi < going.size(); ++gi) {
+    auto parts = split_cache(going[gi]->cache, lanes);
+    for (auto& [row0, view] : parts) {
+      const int64_t n = view.suffix_k.at(0).size(0);
+      const int l = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+      load[l] += n;
+      lane[l].push_back({gi, row0, n, std::move(view)});
+    }
+  }
+  std::vector<at::Tensor> lane_logits(lanes);
+  std::vector<std::function<void()>> tasks;
+  for (int l = 0; l < lanes; ++l) {
+    if (lane[l].empty()) continue;
+    tasks.emplace_back([&, l] {
+      std::vector<at::Tensor> ids;
+      std::vector<KVCache*> caches;
+      for (Part& p : lane[l]) {
+        ids.push_back(feeds[p.group].narrow(0, p.row0, p.rows));
+        caches.push_back(&p.view);
+      }
+      lane_logits[l] = model_.decode(ids.size() == 1 ? ids[0] : at::cat(ids, 0), caches);
+    });
+  }
+  LanePool::instance().run(tasks);
+  std::vector<std::vector<std::pair<int64_t, at::Tensor>>> pieces(going.size());
+  for (int l = 0; l < lanes; ++l) {
+    int64_t row = 0;
+    for (const Part& p : lane[l]) {
+      pieces[p.group].emplace_back(p.row0, lane_logits[l].narrow(0, row, p.rows));
+      row += p.rows;
+    }
+  }
+  for (size_t gi = 0; gi < going.size(); ++gi) {
+    auto& ps = pieces[gi];
+    std::sort(ps.begin(), ps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<at::Tensor> ts;
+    for (auto& pr : ps) ts.push_back(pr.second);
+    going[gi]->logits = ts.size() == 1 ? ts[0] : at::cat(ts, 0);
+    going[gi]->cache.suffix_len += 1;
   }
   return true;
 }

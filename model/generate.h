@@ -41,11 +41,19 @@ struct SampleParams {
   // more than the op: on the 2-core VM the demo model decoded 2-3x faster
   // on one thread than on two (docs/PERFORMANCE.md, "Threads").
   int64_t decode_threads = 0;
+  // Decode lanes: the rows of a step cut into this many parts, decoded in
+  // parallel on worker threads of one intra-op thread each (a CPU's cores
+  // used without a thread wake per op). 0 = auto: the caller's thread
+  // count when the auto rule above gives one intra-op thread, else 1.
+  // The tokens do not depend on it.
+  int64_t decode_lanes = 0;
 };
 
 // The decode loop's thread count under `params` for `rows` sequences per
 // step (see SampleParams::decode_threads); CPU only, else the caller's.
 int decode_thread_count(const TransformerImpl& model, int64_t rows, const SampleParams& params);
+// The decode loop's lane count for `rows` sequences (SampleParams::decode_lanes).
+int decode_lane_count(const TransformerImpl& model, int64_t rows, const SampleParams& params);
 
 enum class FinishReason { kStop, kLength };
 
