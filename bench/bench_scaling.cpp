@@ -18,7 +18,13 @@
 // Each row also prints what it computed per pair — prompt tokens prefilled
 // and chain tokens decoded, with and without the padding a batch computes —
 // and the model FLOPs of it (the cost argument of docs/PERFORMANCE.md).
+// The Pro-n rows run own and neighbour chains in one decode loop; the "two
+// loops" rows start the neighbours after the own chains (same chains), and
+// the "all threads" rows decode as before the thread rule and the lanes
+// (model/generate.h): every op on all intra-op threads.
 // Figures only; nothing is asserted.
+#include <ATen/Parallel.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -136,18 +142,23 @@ int main(int argc, char** argv) {
 
   double none_s = 0, none_gf = 0, none_real = 0;
   using Join = scaling::ScaledOptions::Join;
-  auto row = [&](const char* name, int64_t ind, int64_t pro, int64_t pro_batch = 0, Join join = Join::kWhenReady) {
+  auto row = [&](const char* name, int64_t ind, int64_t pro, int64_t pro_batch = 0, Join join = Join::kWhenReady,
+                 bool every_thread = false) {
     scaling::ScaledOptions o = base;
     o.ind = ind;
     o.pro = pro;
     o.join = join;
+    if (every_thread) {  // the decode loop as before: every op on all intra-op threads, no lanes
+      o.sample.decode_threads = at::get_num_threads();
+      o.sample.decode_lanes = 1;
+    }
     if (pro_batch > 0) o.pro_batch = pro_batch;
     scaling::ScaledScorer s(*rm, task, &emb, &protos, o);
     scaling::ScaledTiming t;
     auto t0 = std::chrono::steady_clock::now();
     s.score(pairs, 1, &t);
     const double wall = since(t0);
-    if (ind == 1 && pro == 0) none_s = wall;
+    if (ind == 1 && pro == 0 && !every_thread) none_s = wall;
     if (pro == 0)
       std::printf("%-22s %7.2f s  %5.2fx none | own chains %.2f\n", name, wall, wall / none_s, t.ind_s);
     else
@@ -160,7 +171,7 @@ int main(int argc, char** argv) {
     all += t.pro;
     const double gf = gflop(t.own, false) + gflop(t.analysis, false) + gflop(t.pro, false);
     const double real = gflop(t.own, true) + gflop(t.analysis, true) + gflop(t.pro, true);
-    if (ind == 1 && pro == 0) none_gf = gf, none_real = real;
+    if (ind == 1 && pro == 0 && !every_thread) none_gf = gf, none_real = real;
     std::printf("  per pair: prefill %.0f tokens (%.0f with padding), decode %.0f tokens (%.0f sequence-steps "
                 "computed), %.3f GFLOP computed (%.2fx none), %.3f GFLOP of real tokens (%.2fx none), %.1f GFLOP/s\n",
                 per_pair(all.prompt_tokens), per_pair(all.prefill_tokens), per_pair(all.generated_tokens),
@@ -183,6 +194,12 @@ int main(int argc, char** argv) {
   row("Ind-16/Pro-8", 16, 8);
   row("Ind-0/Pro-8 two loops", 0, 8, 0, Join::kAfterOwn);
   row("Ind-16/Pro-8 two loops", 16, 8, 0, Join::kAfterOwn);
+  // The decode loop before the thread rule, lanes and the joined loop.
+  if (at::get_num_threads() > 1) {
+    row("none, all threads", 1, 0, 0, Join::kWhenReady, true);
+    row("Ind-16, all threads", 16, 0, 0, Join::kWhenReady, true);
+    row("I16/P8 2 loops, all thr", 16, 8, 0, Join::kAfterOwn, true);
+  }
   for (int64_t b : pro_batches) {
     const std::string name = "Ind-0/Pro-8 b" + std::to_string(b);
     row(name.c_str(), 0, 8, b);
