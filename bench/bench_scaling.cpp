@@ -4,7 +4,7 @@
 // one chain each — on the same test pairs, with where the time goes.
 //
 //   bench_scaling [--data DIR] [--checkpoint DIR] [--pairs N] [--members N]
-//                 [--pro-batches B1,B2,...] [--batch N]
+//                 [--pro-batches B1,B2,...] [--batch N] [--lanes N]
 //
 // Defaults: the demo world and reward model (runs/personaworld,
 // runs/demo/model; `make demo` writes them). Prototypes are built on the fly
@@ -55,12 +55,14 @@ int main(int argc, char** argv) {
   size_t n_pairs = 64, n_members = 400;
   std::vector<int64_t> pro_batches;  // extra Ind-0/Pro-8 rows with these neighbour prompts per call
   int64_t batch = 0;                 // pairs per generation call (0: eval.batch)
+  int64_t lanes = 0;                 // SampleParams::decode_lanes of every row but the "all threads" ones
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--data")) data_dir = argv[i + 1];
     if (!std::strcmp(argv[i], "--checkpoint")) ckpt = argv[i + 1];
     if (!std::strcmp(argv[i], "--pairs")) n_pairs = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--members")) n_members = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--batch")) batch = std::stol(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--lanes")) lanes = std::stol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--pro-batches")) {
       pro_batches.clear();
       for (std::string s = argv[i + 1]; !s.empty();) {
@@ -103,6 +105,7 @@ int main(int argc, char** argv) {
   base.batch = batch > 0 ? batch : cfg.eval.batch;
   base.pro_batch = batch > 0 ? 8 * batch : cfg.eval.batch;
   base.history = hist;
+  base.sample.decode_lanes = lanes;
   std::printf("machine: %u hardware threads; %zu test pairs, batch %lld, max %lld new tokens\n",
               std::thread::hardware_concurrency(), pairs.size(), static_cast<long long>(base.batch),
               static_cast<long long>(base.sample.max_new_tokens));

@@ -260,9 +260,13 @@ std::vector<std::pair<int64_t, KVCache>> split_cache(const KVCache& c, int64_t p
 }  // namespace
 
 int decode_lane_count(const TransformerImpl& model, int64_t rows, const SampleParams& p) {
-  if (p.decode_lanes > 0) return static_cast<int>(std::min<int64_t>(p.decode_lanes, rows));
+  if (p.decode_lanes > 0) return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(p.decode_lanes, rows)));
+  if (!model.lm_head_weight().device().is_cpu()) return 1;
   const int caller = at::get_num_threads();
-  if (caller < 2 || decode_thread_count(model, rows, p) != 1) return 1;
+  if (caller < 2 || rows < 2) return 1;
+  // Too few rows to give every core a lane, and rows wide enough for
+  // intra-op threads to pay: one lane on all threads.
+  if (rows < caller && decode_thread_count(model, rows, p) != 1) return 1;
   return static_cast<int>(std::min<int64_t>(caller, rows));
 }
 
@@ -331,8 +335,9 @@ bool GenerationBatch::step() {
       if (!first) first = &gp->p;
     }
   if (!first) return false;
-  const int lanes = decode_lane_count(model_, live, *first);  // before the count below changes it
-  ScopedThreads threads(decode_thread_count(model_, live, *first));
+  // Lanes run on one intra-op thread each, the caller's lane included.
+  const int lanes = decode_lane_count(model_, live, *first);
+  ScopedThreads threads(lanes > 1 ? 1 : decode_thread_count(model_, live, *first));
   std::vector<Group*> going;
   std::vector<at::Tensor> feeds;
   int64_t rows = 0;

@@ -441,3 +441,49 @@ TEST(MultiCacheDecode, RefusesATokenCountThatDoesNotMatchTheCaches) {
     EXPECT_NE(std::string(e.what()).find("8 tokens for caches holding 9 sequences"), std::string::npos) << e.what();
   }
 }
+
+// Decode lanes: one lane per caller thread (at most one per row), none on
+// a single thread or a single row; any lane count gives the same tokens.
+TEST(DecodeLanes, LaneCountRuleAndTokensIndependentOfTheLanes) {
+  Transformer m = make_model();
+  const int before = at::get_num_threads();
+  at::set_num_threads(2);
+  SampleParams sp;
+  EXPECT_EQ(decode_lane_count(*m, 1, sp), 1);
+  EXPECT_EQ(decode_lane_count(*m, 16, sp), 2);
+  EXPECT_EQ(decode_lane_count(*m, 5000, sp), 2);
+  sp.decode_lanes = 1;
+  EXPECT_EQ(decode_lane_count(*m, 16, sp), 1);
+  sp.decode_lanes = 3;
+  EXPECT_EQ(decode_lane_count(*m, 16, sp), 3);
+  EXPECT_EQ(decode_lane_count(*m, 2, sp), 2);  // never more lanes than rows
+  sp.decode_lanes = 0;
+  at::set_num_threads(1);
+  EXPECT_EQ(decode_lane_count(*m, 16, sp), 1);
+  at::set_num_threads(2);
+
+  sp.max_new_tokens = 12;
+  sp.seed = 8;
+  std::vector<Generation> runs;
+  for (int64_t lanes : {1, 2, 3, 5}) {
+    sp.decode_lanes = lanes;
+    // Three prompts × 2 sequences plus a late single-prompt group of 4, so
+    // lanes cut groups both by prompts and by the sequences of one prompt.
+    GenerationBatch batch(*m);
+    const size_t a = batch.add(prompts(), 2, sp);
+    size_t b = 0;
+    for (int step = 0;; ++step) {
+      const bool more = batch.step();
+      if (step == 2) b = batch.add({{5, 6, 7, 8}}, 4, sp, {100});
+      if (!more && step >= 2) break;
+    }
+    Generation both = batch.result(a);
+    for (const auto& t : batch.result(b).tokens) both.tokens.push_back(t);
+    runs.push_back(both);
+    EXPECT_EQ(at::get_num_threads(), 2);
+  }
+  for (size_t r = 1; r < runs.size(); ++r)
+    for (size_t s = 0; s < runs[0].tokens.size(); ++s)
+      EXPECT_EQ(runs[r].tokens[s], runs[0].tokens[s]) << "run " << r << " sequence " << s;
+  at::set_num_threads(before);
+}
