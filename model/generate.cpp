@@ -128,10 +128,12 @@ namespace {
 
 // Worker threads for decode lanes. Each runs its ATen ops on one intra-op
 // thread, so a lane's hundreds of small ops never wake another thread; the
-// lanes meet once per step. Between steps a worker spins (yielding) for up
-// to a millisecond before it sleeps: waking a sleeping thread costs tens of
-// microseconds on a VM, a fair share of a ~1 ms step. The caller waits for
-// the workers the same way.
+// lanes meet once per step. Between steps a worker spins (yielding) for
+// 100 µs before it sleeps: waking a sleeping thread costs tens of
+// microseconds on a VM, a fair share of a ~1 ms step (12 requests of Ind-16
+// took 1.33 s without the spin, 1.15 s with 100 µs, 1.18 s with 1 ms). The
+// caller waits for the workers the same way. With another job on the cores
+// lanes lose (docs/PERFORMANCE.md): run.threads = 1 gives one lane.
 class LanePool {
  public:
   static LanePool& instance() {
@@ -186,7 +188,7 @@ class LanePool {
     at::NoGradGuard no_grad;
     uint64_t seen = 0;
     for (;;) {
-      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
       while (generation_.load() == seen && std::chrono::steady_clock::now() < until) std::this_thread::yield();
       std::function<void()>* task = nullptr;
       {
