@@ -11,7 +11,7 @@ void declare_options(Schema& s, Config& c) {
   s.add("run.seed", &c.run.seed, "base seed of every random stream").min(0);
   s.add("run.deterministic", &c.run.deterministic,
         "deterministic CPU kernels and fixed reduction order (exact resume)");
-  s.add("run.threads", &c.run.threads, "intra-op CPU threads (0 = one per core)").min(0);
+  s.add("run.threads", &c.run.threads, "intra-op CPU threads, and decode lanes (0 = one per core; 1 on a machine shared with another job: docs/PERFORMANCE.md)").min(0);
 
   // log
   s.add("log.level", &c.log.level, "log level").choices({"debug", "info", "warn", "error"});

@@ -1,6 +1,7 @@
 #include "scaling/commands.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <filesystem>
 #include <fstream>
@@ -167,7 +168,15 @@ json truth_agreement(const data::Dataset& ds, const Prototypes& p) {
 
 }  // namespace
 
+namespace {
+// run.threads as `pgenrm train` applies it (0 = keep the default, one per core).
+void apply_threads(const core::Config& cfg) {
+  if (cfg.run.threads > 0) at::set_num_threads(static_cast<int>(cfg.run.threads));
+}
+}  // namespace
+
 int run_eval(const core::Config& cfg, const trainer::EvalRequest& req) {
+  apply_threads(cfg);
   if (req.pro == 0 && !req.scaling_table) return trainer::run_eval(cfg, req);
   PGENRM_CHECK(!req.checkpoint.empty() && req.scorer.empty(),
                "--pro and --scaling-table score with a reward model: pass --checkpoint DIR (not --scorer)",
@@ -223,6 +232,7 @@ int run_eval(const core::Config& cfg, const trainer::EvalRequest& req) {
 }
 
 int run_prototypes(const core::Config& cfg, const PrototypesRequest& req) {
+  apply_threads(cfg);
   const auto& sc = cfg.scaling;
   const std::string path = !req.out.empty() ? req.out : prototypes_path(sc.prototypes, req.checkpoint);
   if (req.action == "inspect") {
