@@ -122,9 +122,6 @@ class ScopedThreads {
  private:
   int before_;
 };
-}  // namespace
-
-namespace {
 
 // Worker threads for decode lanes. Each runs its ATen ops on one intra-op
 // thread, so a lane's hundreds of small ops never wake another thread; the
