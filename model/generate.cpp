@@ -28,7 +28,7 @@ uint64_t splitmix64(uint64_t x) {
 // log-probs [B,V] with -inf outside the kept set.
 at::Tensor sampling_logprobs(const at::Tensor& logits_BV, const SampleParams& p) {
   at::Tensor z = logits_BV.to(at::kFloat);
-  if (p.temperature > 0) z = z / p.temperature;
+  if (p.temperature > 0 && p.temperature != 1.0) z = z / p.temperature;  // / 1 is exact: skip the op
   const float neg_inf = -std::numeric_limits<float>::infinity();
   if (p.top_k > 0 && p.top_k < z.size(-1)) {
     at::Tensor kth = std::get<0>(z.topk(p.top_k, -1)).narrow(-1, p.top_k - 1, 1);
@@ -280,6 +280,19 @@ struct GenerationBatch::Group {
   bool finished = false;
 };
 
+// Lanes: every group cut into up to `lanes` row ranges (cache views), each
+// range to the lane with the fewest rows so far. The views stay valid while
+// the same groups decode, so the layout is rebuilt only when they change.
+struct GenerationBatch::Lanes {
+  struct Part {
+    size_t group;  // index into the step's groups
+    int64_t row0, rows;
+    KVCache view;
+  };
+  std::vector<const void*> groups;  // the groups the layout was made for, in order
+  std::vector<std::vector<Part>> lane;
+};
+
 GenerationBatch::GenerationBatch(TransformerImpl& model) : model_(model) {}
 GenerationBatch::~GenerationBatch() = default;
 
@@ -414,24 +427,24 @@ bool GenerationBatch::step() {
     }
     return true;
   }
-  // Lanes: every group cut into up to `lanes` row ranges, each range to the
-  // lane with the fewest rows so far; the lanes decode in parallel.
-  struct Part {
-    size_t group;
-    int64_t row0, rows;
-    KVCache view;
-  };
-  std::vector<std::vector<Part>> lane(lanes);
-  std::vector<int64_t> load(lanes, 0);
-  for (size_t gi = 0; gi < going.size(); ++gi) {
-    auto parts = split_cache(going[gi]->cache, lanes);
-    for (auto& [row0, view] : parts) {
-      const int64_t n = view.suffix_k.at(0).size(0);
-      const int l = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
-      load[l] += n;
-      lane[l].push_back({gi, row0, n, std::move(view)});
+  std::vector<const void*> ids_now(going.begin(), going.end());
+  if (!lanes_ || lanes_->groups != ids_now || static_cast<int>(lanes_->lane.size()) != lanes) {
+    lanes_ = std::make_unique<Lanes>();
+    lanes_->groups = ids_now;
+    lanes_->lane.resize(lanes);
+    std::vector<int64_t> load(lanes, 0);
+    for (size_t gi = 0; gi < going.size(); ++gi) {
+      for (auto& [row0, view] : split_cache(going[gi]->cache, lanes)) {
+        const int64_t n = view.suffix_k.at(0).size(0);
+        const int l = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+        load[l] += n;
+        lanes_->lane[l].push_back({gi, row0, n, std::move(view)});
+      }
     }
   }
+  auto& lane = lanes_->lane;
+  for (auto& parts : lane)
+    for (auto& p : parts) p.view.suffix_len = going[p.group]->cache.suffix_len;
   std::vector<at::Tensor> lane_logits(lanes);
   std::vector<std::function<void()>> tasks;
   for (int l = 0; l < lanes; ++l) {
@@ -439,7 +452,7 @@ bool GenerationBatch::step() {
     tasks.emplace_back([&, l] {
       std::vector<at::Tensor> ids;
       std::vector<KVCache*> caches;
-      for (Part& p : lane[l]) {
+      for (Lanes::Part& p : lane[l]) {
         ids.push_back(feeds[p.group].narrow(0, p.row0, p.rows));
         caches.push_back(&p.view);
       }
@@ -450,7 +463,7 @@ bool GenerationBatch::step() {
   std::vector<std::vector<std::pair<int64_t, at::Tensor>>> pieces(going.size());
   for (int l = 0; l < lanes; ++l) {
     int64_t row = 0;
-    for (const Part& p : lane[l]) {
+    for (const Lanes::Part& p : lane[l]) {
       pieces[p.group].emplace_back(p.row0, lane_logits[l].narrow(0, row, p.rows));
       row += p.rows;
     }

@@ -110,8 +110,10 @@ class GenerationBatch {
 
  private:
   struct Group;
+  struct Lanes;  // the lane layout of the last step, kept while its groups stay
   TransformerImpl& model_;
   std::vector<std::unique_ptr<Group>> groups_;
+  std::unique_ptr<Lanes> lanes_;
   int64_t decode_rows_ = 0;
 };
 
