@@ -245,7 +245,11 @@ void ScaledScorer::score_with_neighbours(const std::vector<size_t>& pairs, size_
   auto join_ready = [&]() {
     const model::Generation& g = gen.result(own_id);
     const bool own_done = gen.finished(own_id);
-    if (opts_.join == ScaledOptions::Join::kAfterOwn && !own_done) return false;
+    // Ind-0's greedy analysis chains stop at "PART 2", close together:
+    // starting the neighbours in one wave when they have all stopped costs
+    // no steps and spares the per-wave prefills and attention groups (32
+    // pairs per call: 6.4 s against 7.1 s as they came).
+    if ((opts_.join == ScaledOptions::Join::kAfterOwn || opts_.ind == 0) && !own_done) return false;
     std::vector<size_t> ready;
     for (size_t k = 0; k < n; ++k) {
       if (joined[k]) continue;

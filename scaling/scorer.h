@@ -55,7 +55,8 @@ struct ScaledOptions {
   // When a pair's neighbour chains start: as soon as its analysis is
   // written (kWhenReady, one decode loop), or once every own chain of the
   // generation call has ended (kAfterOwn: two loops, the cost comparison
-  // of bench_scaling). The chains are the same.
+  // of bench_scaling). The chains are the same. With Ind-0 they start when
+  // every greedy analysis chain of the call has stopped, either way.
   enum class Join { kWhenReady, kAfterOwn } join = Join::kWhenReady;
 };
 

@@ -94,8 +94,8 @@ TEST(ProNJoin, NeighboursJoiningTheRunningDecodeGiveTheTwoLoopsChainsInFewerStep
               ta.own.generated_tokens + ta.analysis.generated_tokens);
     EXPECT_EQ(tj.pro.calls, ta.pro.calls);
     // ...in fewer decode steps: the neighbours start about a third of the
-    // way into the own chains instead of after them (Ind-0's greedy analysis
-    // chain stops at "PART 2", so there the two are nearly the same).
+    // way into the own chains instead of after them (with Ind-0 both start
+    // them once the call's greedy analysis chains have stopped).
     std::printf("Ind-%lld/Pro-3: %lld decode steps joined, %lld in two loops\n", static_cast<long long>(ind),
                 static_cast<long long>(tj.decode_steps), static_cast<long long>(ta.decode_steps));
     if (ind > 0) EXPECT_LT(tj.decode_steps, ta.decode_steps * 0.85);
