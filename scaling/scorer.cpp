@@ -266,6 +266,14 @@ void ScaledScorer::score_with_neighbours(const std::vector<size_t>& pairs, size_
       if (all) ready.push_back(k);
     }
     if (ready.empty()) return false;
+    // A wave fills at least one prefill group (pro_batch prompts) unless it
+    // is the last one: every wave is its own prefill call and attention
+    // group, and at 32 pairs per call one wave per step cost more than the
+    // steps saved.
+    const size_t waiting = static_cast<size_t>(std::count(joined.begin(), joined.end(), 0));
+    if (!own_done && ready.size() < waiting &&
+        static_cast<int64_t>(ready.size()) * opts_.pro < std::max<int64_t>(1, opts_.pro_batch))
+      return false;
 
     auto t1 = std::chrono::steady_clock::now();
     std::vector<std::string> flat;
