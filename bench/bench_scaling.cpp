@@ -4,7 +4,7 @@
 // one chain each — on the same test pairs, with where the time goes.
 //
 //   bench_scaling [--data DIR] [--checkpoint DIR] [--pairs N] [--members N]
-//                 [--pro-batches B1,B2,...] [--batch N] [--lanes N]
+//                 [--pro-batches B1,B2,...] [--batch N] [--lanes N] [--only ROW,ROW]
 //
 // Defaults: the demo world and reward model (runs/personaworld,
 // runs/demo/model; `make demo` writes them). Prototypes are built on the fly
@@ -14,7 +14,8 @@
 // --batch N scores N pairs per generation call (default eval.batch, 32:
 // throughput, as `pgenrm eval` runs); --batch 1 is one request at a time,
 // the latency a reward model serving single requests sees, with the 8
-// neighbour prompts of the request in one call.
+// neighbour prompts of the request in one call. --only runs the named rows
+// (and none, the reference): e.g. --only Ind-16/Pro-8 under a profiler.
 // Each row also prints what it computed per pair — prompt tokens prefilled
 // and chain tokens decoded, with and without the padding a batch computes —
 // and the model FLOPs of it (the cost argument of docs/PERFORMANCE.md).
@@ -25,6 +26,7 @@
 // Figures only; nothing is asserted.
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   std::vector<int64_t> pro_batches;  // extra Ind-0/Pro-8 rows with these neighbour prompts per call
   int64_t batch = 0;                 // pairs per generation call (0: eval.batch)
   int64_t lanes = 0;                 // SampleParams::decode_lanes of every row but the "all threads" ones
+  std::vector<std::string> only;     // rows to run besides none (empty: all)
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--data")) data_dir = argv[i + 1];
     if (!std::strcmp(argv[i], "--checkpoint")) ckpt = argv[i + 1];
@@ -63,6 +66,12 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--members")) n_members = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--batch")) batch = std::stol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--lanes")) lanes = std::stol(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--only"))
+      for (std::string s = argv[i + 1]; !s.empty();) {
+        const auto c = s.find(',');
+        only.push_back(s.substr(0, c));
+        s = c == std::string::npos ? "" : s.substr(c + 1);
+      }
     if (!std::strcmp(argv[i], "--pro-batches")) {
       pro_batches.clear();
       for (std::string s = argv[i + 1]; !s.empty();) {
@@ -147,6 +156,8 @@ int main(int argc, char** argv) {
   using Join = scaling::ScaledOptions::Join;
   auto row = [&](const char* name, int64_t ind, int64_t pro, int64_t pro_batch = 0, Join join = Join::kWhenReady,
                  bool every_thread = false) {
+    const bool reference = ind == 1 && pro == 0 && !every_thread;
+    if (!reference && !only.empty() && std::find(only.begin(), only.end(), name) == only.end()) return;
     scaling::ScaledOptions o = base;
     o.ind = ind;
     o.pro = pro;
@@ -208,7 +219,7 @@ int main(int argc, char** argv) {
     row(name.c_str(), 0, 8, b);
   }
   // 24 chains the naive way: every chain its own prompt and prefill.
-  {
+  if (only.empty() || std::find(only.begin(), only.end(), "24 single") != only.end()) {
     std::vector<trainer::RmPrompt> prompts;
     for (size_t i : pairs)
       for (int r = 0; r < 24; ++r) prompts.push_back(task.prompt(i, data::PromptKind::kPsi, 1));

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <atomic>
@@ -182,7 +183,7 @@ class LanePool {
   };
   void loop(size_t i) {
     at::set_num_threads(1);
-    at::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     uint64_t seen = 0;
     for (;;) {
       const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
@@ -228,6 +229,8 @@ KVCache cache_view(const KVCache& c, int64_t p0, int64_t np, int64_t g0, int64_t
   }
   v.prefix_keep = c.prefix_keep.narrow(0, p0, np);
   v.prefix_len = c.prefix_len.narrow(0, p0, np);
+  v.prefix_bias = c.prefix_bias.narrow(0, p0, np);
+  v.row_pos = c.row_pos.narrow(0, row0, rows);
   v.group = ng;
   v.suffix_len = c.suffix_len;
   return v;
@@ -294,7 +297,7 @@ struct GenerationBatch::Lanes {
 };
 
 GenerationBatch::GenerationBatch(TransformerImpl& model) : model_(model) {}
-GenerationBatch::~GenerationBatch() = default;
+GenerationBatch::~GenerationBatch() { model_.release_decode_weights(); }
 
 size_t GenerationBatch::add(const std::vector<std::vector<int64_t>>& prompts, int64_t group, const SampleParams& p,
                             std::vector<int64_t> sample_base) {
@@ -307,7 +310,7 @@ size_t GenerationBatch::add(const std::vector<std::vector<int64_t>>& prompts, in
                "sample_base has " + std::to_string(sample_base.size()) + " entries for " +
                    std::to_string(prompts.size()) + " prompts",
                "give one sample index base per prompt, or none");
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   auto g = std::make_unique<Group>();
   g->p = p;
   g->G = group;
@@ -336,7 +339,7 @@ bool GenerationBatch::finished(size_t id) const { return groups_.at(id)->finishe
 const Generation& GenerationBatch::result(size_t id) const { return groups_.at(id)->out; }
 
 bool GenerationBatch::step() {
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   const auto device = model_.lm_head_weight().device();
   // The whole step (sampling included) on the decode loop's thread count.
   int64_t live = 0;
@@ -407,10 +410,14 @@ bool GenerationBatch::step() {
     }
     ++g.t;
     // Finished sequences keep decoding a pad token; their output is ignored.
-    at::Tensor done_t = at::zeros({B}, at::kBool);
-    auto da = done_t.accessor<bool, 1>();
-    for (int64_t b = 0; b < B; ++b) da[b] = g.done[b] != 0;
-    feeds.push_back(next.masked_fill(done_t.to(device), p.pad_id));
+    if (g.n_done == 0) {
+      feeds.push_back(next);
+    } else {
+      at::Tensor done_t = at::zeros({B}, at::kBool);
+      auto da = done_t.accessor<bool, 1>();
+      for (int64_t b = 0; b < B; ++b) da[b] = g.done[b] != 0;
+      feeds.push_back(next.masked_fill(done_t.to(device), p.pad_id));
+    }
     going.push_back(&g);
     rows += B;
   }

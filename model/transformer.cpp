@@ -1,11 +1,14 @@
 #include "model/transformer.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/nn/init.h>
 
 #include <cmath>
+#include <limits>
+#include <mutex>
 
 #include "core/error.h"
 
@@ -13,13 +16,11 @@ namespace pgenrm::model {
 
 namespace {
 
-at::Tensor rotate_half(const at::Tensor& x) {
-  auto halves = x.chunk(2, -1);
-  return at::cat({-halves[1], halves[0]}, -1);
-}
-
-at::Tensor apply_rope(const at::Tensor& x_BHTD, const at::Tensor& cos, const at::Tensor& sin) {
-  return x_BHTD * cos + rotate_half(x_BHTD) * sin;
+// RoPE as Hugging Face's x·cos + rotate_half(x)·sin with rotate_half(x) =
+// [-x₂, x₁]; here the sign sits in sin (rope() returns [-sin, sin]) and the
+// halves swap with one roll: the same products, bit for bit, in fewer ops.
+at::Tensor apply_rope(const at::Tensor& x_BHTD, const at::Tensor& cos, const at::Tensor& signed_sin) {
+  return x_BHTD * cos + at::roll(x_BHTD, {x_BHTD.size(-1) / 2}, {-1}) * signed_sin;
 }
 
 }  // namespace
@@ -86,6 +87,10 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  if (x.scalar_type() == at::kFloat && !at::GradMode::is_enabled()) {
+    // fp32 without autograd (decoding): the same products in five ops, in place.
+    return (x * x.pow(2).mean(-1, /*keepdim=*/true).add_(eps).rsqrt_()).mul_(weight);
+  }
   // In fp32 whatever the activation dtype, then back (as Hugging Face does).
   at::Tensor xf = x.to(at::kFloat);
   xf = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
@@ -135,10 +140,25 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
 }
 
 at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                 const std::vector<KVCache*>& caches, int64_t layer) {
-  const int64_t B = x.size(0);
+                                 const std::vector<KVCache*>& caches, int64_t layer, const at::Tensor& qkv_w,
+                                 const at::Tensor& qkv_b) {
+  const int64_t B = x.size(0), H = n_heads, K = n_kv_heads, D = head_dim;
   at::Tensor q, k, v;
-  project(x, cos, sin, &q, &k, &v);  // q [B,H,1,D], k/v [B,K,1,D]
+  if (qkv_w.defined()) {  // one product for q, k and v; RoPE on q and k together without QK-norm
+    at::Tensor y = at::linear(x, qkv_w, qkv_b.defined() ? std::optional<at::Tensor>(qkv_b) : std::nullopt);
+    v = y.narrow(-1, (H + K) * D, K * D).view({B, 1, K, D}).transpose(1, 2);
+    const auto c = cos.unsqueeze(2), s = sin.unsqueeze(2);  // [B,1,1,D]
+    if (q_norm) {
+      q = apply_rope(q_norm(y.narrow(-1, 0, H * D).view({B, 1, H, D})), c, s).transpose(1, 2);
+      k = apply_rope(k_norm(y.narrow(-1, H * D, K * D).view({B, 1, K, D})), c, s).transpose(1, 2);
+    } else {
+      at::Tensor qk = apply_rope(y.narrow(-1, 0, (H + K) * D).view({B, 1, H + K, D}), c, s);
+      q = qk.narrow(2, 0, H).transpose(1, 2);
+      k = qk.narrow(2, H, K).transpose(1, 2);
+    }
+  } else {
+    project(x, cos, sin, &q, &k, &v);  // q [B,H,1,D], k/v [B,K,1,D]
+  }
   at::Tensor o;
   if (caches.size() == 1) {
     o = attend(q, k, v, *caches[0], layer);
@@ -152,37 +172,42 @@ at::Tensor AttentionImpl::decode(const at::Tensor& x, const at::Tensor& cos, con
     }
     o = at::cat(parts, 0);
   }
-  return o_proj(o.reshape({B, 1, n_heads * head_dim}));
+  return o_proj(o.reshape({B, 1, H * D}));
 }
 
 at::Tensor AttentionImpl::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, KVCache& cache,
                                  int64_t layer) {
+  // Rows b = p·G + g (prompt p, sequence g). Prefix scores fold a prompt's
+  // G sequences into the query rows of its K/V: order (p, k, g, r). Suffix
+  // scores are per sequence: order (p, g, k, r), the rows' own order. The
+  // softmax runs over both in the folded order; a dozen ops per layer.
   const int64_t B = q.size(0), G = cache.group, Bp = B / G;
   const int64_t K = n_kv_heads, R = n_heads / n_kv_heads, D = head_dim;
   const int64_t L = cache.suffix_len + 1;
-  cache.suffix_k[layer].narrow(2, L - 1, 1).copy_(k);
-  cache.suffix_v[layer].narrow(2, L - 1, 1).copy_(v);
-  const at::Tensor& pk = cache.prefix_k[layer];  // [Bp,K,P,D]
+  at::Tensor& SK = cache.suffix_k[layer];  // [B,K,Lmax,D]
+  at::Tensor& SV = cache.suffix_v[layer];
+  SK.select(2, L - 1).copy_(k.reshape({B, K, D}));
+  SV.select(2, L - 1).copy_(v.reshape({B, K, D}));
+  const at::Tensor& pk = cache.prefix_k[layer];  // [Bp,K,P,D], contiguous
   const at::Tensor& pv = cache.prefix_v[layer];
   const int64_t P = pk.size(2);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
-
-  // Prefix scores without copying the prefix: fold the G sequences of a
-  // prompt into the query rows of that prompt's K/V.
-  at::Tensor qg = q.reshape({Bp, G, K, R, D}).permute({0, 2, 1, 3, 4}).reshape({Bp, K, G * R, D});
-  at::Tensor sp = at::matmul(qg, pk.transpose(-1, -2)) * scale;  // [Bp,K,G*R,P]
-  sp = sp.view({Bp, K, G, R, P}).permute({0, 2, 1, 3, 4}).reshape({B, K, R, P});
-  at::Tensor keep = cache.prefix_keep.repeat_interleave(G, 0).view({B, 1, 1, P});
-  sp = sp.masked_fill(keep.logical_not(), -std::numeric_limits<float>::infinity());
-  // Suffix scores: each sequence's own generated tokens.
-  at::Tensor sk = cache.suffix_k[layer].narrow(2, 0, L), sv = cache.suffix_v[layer].narrow(2, 0, L);
-  at::Tensor ss = at::matmul(q.reshape({B, K, R, D}), sk.transpose(-1, -2)) * scale;  // [B,K,R,L]
-
-  at::Tensor probs = at::softmax(at::cat({sp, ss}, -1).to(at::kFloat), -1).to(q.scalar_type());
-  at::Tensor pp = probs.narrow(-1, 0, P), ps = probs.narrow(-1, P, L);
-  at::Tensor ppg = pp.view({Bp, G, K, R, P}).permute({0, 2, 1, 3, 4}).reshape({Bp, K, G * R, P});
-  at::Tensor op = at::matmul(ppg, pv).view({Bp, K, G, R, D}).permute({0, 2, 1, 3, 4});
-  return op.reshape({B, K, R, D}) + at::matmul(ps, sv);  // [B,K,R,D]
+  const at::Tensor qs = q.reshape({B, K, R, D}) * (1.0 / std::sqrt(static_cast<double>(D)));
+  const at::Tensor qf =
+      G == 1 ? qs.view({Bp * K, R, D}) : qs.view({Bp, G, K, R, D}).permute({0, 2, 1, 3, 4}).reshape({Bp * K, G * R, D});
+  // Prefix scores plus the padding bias (0 or -inf) in one op: [Bp·K, G·R, P].
+  at::Tensor sp = at::baddbmm(cache.prefix_bias.view({Bp * K, 1, P}), qf, pk.view({Bp * K, P, D}).transpose(1, 2));
+  // Suffix scores, each sequence against its own tokens: [B·K, R, L].
+  at::Tensor sk = SK.narrow(2, 0, L).view({B * K, L, D}), sv = SV.narrow(2, 0, L).view({B * K, L, D});
+  at::Tensor ss = at::bmm(qs.view({B * K, R, D}), sk.transpose(1, 2));
+  at::Tensor scores = at::cat({sp.view({Bp, K, G, R, P}), ss.view({Bp, G, K, R, L}).permute({0, 2, 1, 3, 4})}, -1);
+  at::Tensor probs = scores.scalar_type() == at::kFloat
+                         ? at::softmax(scores, -1)
+                         : at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());  // [Bp,K,G,R,P+L]
+  at::Tensor op = at::bmm(probs.narrow(-1, 0, P).view({Bp * K, G * R, P}), pv.view({Bp * K, P, D}));
+  at::Tensor ps = probs.narrow(-1, P, L).permute({0, 2, 1, 3, 4}).reshape({B * K, R, L});
+  at::Tensor out = at::bmm(ps, sv).view({Bp, G, K, R, D});
+  out.add_(op.view({Bp, K, G, R, D}).permute({0, 2, 1, 3, 4}));
+  return out.view({B, K, R, D});
 }
 
 // --------------------------------------------------------------------- MLP --
@@ -195,6 +220,14 @@ MLPImpl::MLPImpl(const ModelConfig& c) {
 
 at::Tensor MLPImpl::forward(const at::Tensor& x) {
   return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+}
+
+at::Tensor MLPImpl::forward_stacked(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  at::Tensor y = at::linear(x, w, b.defined() ? std::optional<at::Tensor>(b) : std::nullopt);
+  const int64_t F = w.size(0) / 2;
+  at::Tensor gate = y.narrow(-1, 0, F);
+  if (at::GradMode::is_enabled()) return down_proj(at::silu(gate) * y.narrow(-1, F, F));
+  return down_proj(at::silu_(gate).mul_(y.narrow(-1, F, F)));  // in y's own memory
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
@@ -255,6 +288,13 @@ class CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
 
 // ------------------------------------------------------------- Transformer --
 
+namespace {
+std::mutex& decode_weights_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+}  // namespace
+
 TransformerImpl::TransformerImpl(const ModelConfig& c) : cfg_(c) {
   cfg_.validate();
   model = register_module("model", Decoder(c));
@@ -281,10 +321,10 @@ TransformerImpl::TransformerImpl(const ModelConfig& c) : cfg_(c) {
 
 void TransformerImpl::rope(const at::Tensor& pos, at::Tensor* cos, at::Tensor* sin) const {
   at::Tensor freqs = pos.to(at::kFloat).unsqueeze(-1) * inv_freq_;  // [..., D/2]
-  at::Tensor emb = at::cat({freqs, freqs}, -1);
+  at::Tensor s = freqs.sin();
   const auto dt = model->embed_tokens->weight.scalar_type();
-  *cos = emb.cos().to(dt);
-  *sin = emb.sin().to(dt);
+  *cos = at::cat({freqs, freqs}, -1).cos().to(dt);
+  *sin = at::cat({-s, s}, -1).to(dt);  // signed: see apply_rope
 }
 
 at::Tensor TransformerImpl::lm_head_weight() const {
@@ -316,8 +356,8 @@ at::Tensor TransformerImpl::run_layers(const at::Tensor& ids, const at::Tensor& 
     if (cache) {
       at::Tensor k, v;
       x = layer_forward(layer, x, cos, sin, mask, &k, &v);
-      cache->prefix_k.push_back(k);
-      cache->prefix_v.push_back(v);
+      cache->prefix_k.push_back(k.contiguous());
+      cache->prefix_v.push_back(v.contiguous());
     } else if (checkpointing_ && is_training() && at::GradMode::is_enabled()) {
       x = CheckpointedLayer::apply(x, cos, sin, mask, reinterpret_cast<int64_t>(&layer));
     } else {
@@ -349,6 +389,10 @@ at::Tensor TransformerImpl::prefill(const at::Tensor& ids, const at::Tensor& kee
   cache.prefix_len = cache.prefix_keep.to(at::kLong).sum(1);
   at::Tensor h = run_layers(ids, keep, &cache);
   const int64_t B = ids.size(0) * group;
+  cache.prefix_bias = at::zeros({ids.size(0), cfg_.n_kv_heads, 1, ids.size(1)}, h.options())
+                          .masked_fill(cache.prefix_keep.logical_not().view({ids.size(0), 1, 1, ids.size(1)}),
+                                       -std::numeric_limits<float>::infinity());
+  cache.row_pos = cache.prefix_len.repeat_interleave(group, 0);
   for (int64_t i = 0; i < cfg_.n_layers; ++i) {
     auto shape = std::vector<int64_t>{B, cfg_.n_kv_heads, max_new_tokens, cfg_.head_dim};
     cache.suffix_k.push_back(at::zeros(shape, h.options()));
@@ -370,7 +414,7 @@ at::Tensor TransformerImpl::decode(const at::Tensor& ids_B, const std::vector<KV
   for (KVCache* c : caches) {
     PGENRM_CHECK(c->suffix_len < c->suffix_k.at(0).size(2), "KV cache is full",
                  "raise max_new_tokens given to prefill");
-    positions.push_back(c->prefix_len.repeat_interleave(c->group, 0) + c->suffix_len);
+    positions.push_back(c->row_pos + c->suffix_len);
     rows += c->suffix_k.at(0).size(0);
   }
   PGENRM_CHECK(rows == ids_B.size(0),
@@ -380,14 +424,74 @@ at::Tensor TransformerImpl::decode(const at::Tensor& ids_B, const std::vector<KV
   at::Tensor pos = (positions.size() == 1 ? positions[0] : at::cat(positions, 0)).unsqueeze(1);
   at::Tensor cos, sin;
   rope(pos, &cos, &sin);  // [B,1,D]
+  const DecodeWeights& w = decode_weights();
+  const bool stacked = !w.qkv_w.empty();
   at::Tensor x = model->embed_tokens(ids_B.unsqueeze(1));
   for (size_t i = 0; i < model->layers->size(); ++i) {
     auto& l = *model->layers[i]->as<DecoderLayerImpl>();
-    at::Tensor h = x + l.self_attn->decode(l.input_layernorm(x), cos, sin, caches, static_cast<int64_t>(i));
-    x = h + l.mlp(l.post_attention_layernorm(h));
+    const int64_t li = static_cast<int64_t>(i);
+    at::Tensor a = stacked ? l.self_attn->decode(l.input_layernorm(x), cos, sin, caches, li, w.qkv_w[i], w.qkv_b[i])
+                           : l.self_attn->decode(l.input_layernorm(x), cos, sin, caches, li);
+    at::Tensor h = x + a;
+    at::Tensor hn = l.post_attention_layernorm(h);
+    x = h + (stacked ? l.mlp->forward_stacked(hn, w.gate_up_w[i], w.gate_up_b[i]) : l.mlp(hn));
   }
   for (KVCache* c : caches) c->suffix_len += 1;
   return at::linear(model->norm(x).squeeze(1), lm_head_weight());
+}
+
+const TransformerImpl::DecodeWeights& TransformerImpl::decode_weights() {
+  // Decode lanes call decode() from several threads at once: one of them
+  // rebuilds, the others wait; the parameters do not change during a step.
+  std::lock_guard<std::mutex> lock(decode_weights_mutex());
+  std::vector<std::pair<const void*, int64_t>> now;
+  bool lora = false;
+  auto note = [&](LinearImpl& lin) {
+    lora = lora || lin.has_lora();
+    now.emplace_back(lin.weight.data_ptr(), static_cast<int64_t>(lin.weight._version()));
+    if (lin.bias.defined()) now.emplace_back(lin.bias.data_ptr(), static_cast<int64_t>(lin.bias._version()));
+  };
+  for (size_t i = 0; i < model->layers->size(); ++i) {
+    auto& l = *model->layers[i]->as<DecoderLayerImpl>();
+    for (LinearImpl* lin : {l.self_attn->q_proj.get(), l.self_attn->k_proj.get(), l.self_attn->v_proj.get(),
+                            l.mlp->gate_proj.get(), l.mlp->up_proj.get()})
+      note(*lin);
+  }
+  // Stacked on CPU only, where a decode step is bound by op count (the
+  // copies would cost a GPU memory for an unmeasured gain); not under LoRA.
+  const bool plain = lora || !lm_head_weight().device().is_cpu();
+  if (plain) now.clear();
+  if (now == decode_w_.sources && (plain || !decode_w_.qkv_w.empty())) return decode_w_;
+  decode_w_ = DecodeWeights();
+  decode_w_.sources = now;
+  if (plain) return decode_w_;  // the layers' own forward
+  auto bias = [](std::initializer_list<const LinearImpl*> ls) {
+    std::vector<at::Tensor> bs;
+    for (const LinearImpl* lin : ls) {
+      if (!lin->bias.defined()) return at::Tensor();
+      bs.push_back(lin->bias);
+    }
+    return at::cat(bs, 0);
+  };
+  // Ordinary tensors even when decode runs under InferenceMode (as
+  // GenerationBatch does): a later decode outside it may use them.
+  c10::InferenceMode not_inference(false);
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < model->layers->size(); ++i) {
+    auto& l = *model->layers[i]->as<DecoderLayerImpl>();
+    AttentionImpl& a = *l.self_attn;
+    MLPImpl& m = *l.mlp;
+    decode_w_.qkv_w.push_back(at::cat({a.q_proj->weight, a.k_proj->weight, a.v_proj->weight}, 0));
+    decode_w_.qkv_b.push_back(bias({a.q_proj.get(), a.k_proj.get(), a.v_proj.get()}));
+    decode_w_.gate_up_w.push_back(at::cat({m.gate_proj->weight, m.up_proj->weight}, 0));
+    decode_w_.gate_up_b.push_back(bias({m.gate_proj.get(), m.up_proj.get()}));
+  }
+  return decode_w_;
+}
+
+void TransformerImpl::release_decode_weights() {
+  std::lock_guard<std::mutex> lock(decode_weights_mutex());
+  decode_w_ = DecodeWeights();
 }
 
 void TransformerImpl::enable_lora(int64_t rank, double alpha, const std::vector<std::string>& targets) {

@@ -59,6 +59,8 @@ struct KVCache {
   std::vector<at::Tensor> prefix_k, prefix_v;  // [Bp, K, P, D] per layer
   at::Tensor prefix_keep;                      // [Bp, P] bool: key is not padding
   at::Tensor prefix_len;                       // [Bp] int64: real tokens per prompt
+  at::Tensor prefix_bias;                      // [Bp, K, 1, P]: 0, or -inf at padding
+  at::Tensor row_pos;                          // [B] int64: each sequence's prompt length
   std::vector<at::Tensor> suffix_k, suffix_v;  // [B, K, Lmax, D] per layer
   int64_t group = 1;                           // G
   int64_t suffix_len = 0;                      // filled suffix positions
@@ -74,8 +76,11 @@ class AttentionImpl : public torch::nn::Module {
   // One new token per sequence against the caches of `layer`: the rows of
   // x are the caches' sequences one cache after the other. The projections
   // run over all rows at once, attention per cache.
+  // `qkv_w`/`qkv_b`, when defined, are q/k/v_proj stacked ([Wq; Wk; Wv]):
+  // one matrix product instead of three (TransformerImpl's decode weights).
   at::Tensor decode(const at::Tensor& x_B1C, const at::Tensor& cos_B1D, const at::Tensor& sin_B1D,
-                    const std::vector<KVCache*>& caches, int64_t layer);
+                    const std::vector<KVCache*>& caches, int64_t layer, const at::Tensor& qkv_w = {},
+                    const at::Tensor& qkv_b = {});
 
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};
@@ -95,6 +100,9 @@ class MLPImpl : public torch::nn::Module {
  public:
   MLPImpl(const ModelConfig& c);
   at::Tensor forward(const at::Tensor& x);
+  // With gate_proj and up_proj stacked ([Wg; Wu], bias likewise): one
+  // matrix product instead of two.
+  at::Tensor forward_stacked(const at::Tensor& x, const at::Tensor& gate_up_w, const at::Tensor& gate_up_b);
   Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 TORCH_MODULE(MLP);
@@ -137,6 +145,11 @@ class TransformerImpl : public torch::nn::Module {
   // linear maps, MLP and head run once over all rows; attention per cache.
   at::Tensor decode(const at::Tensor& ids_B, const std::vector<KVCache*>& caches);
 
+  // Frees the stacked decode weights (a copy of q/k/v and gate/up; CPU
+  // only); the next decode() stacks them again. GenerationBatch calls it
+  // when it ends, so the copy lives only while chains are decoded.
+  void release_decode_weights();
+
   at::Tensor lm_head_weight() const;
   void enable_lora(int64_t rank, double alpha, const std::vector<std::string>& targets);
   void merge_lora();
@@ -150,10 +163,21 @@ class TransformerImpl : public torch::nn::Module {
  private:
   at::Tensor run_layers(const at::Tensor& ids_BT, const at::Tensor& keep_BT,
                         KVCache* cache);
-  // cos/sin [.., D] for integer positions.
+  // cos and signed sin ([-sin, sin] over the two halves) [.., D] for
+  // integer positions: the factors of apply_rope.
   void rope(const at::Tensor& pos, at::Tensor* cos, at::Tensor* sin) const;
 
+  // Stacked q/k/v and gate/up weights for decode, rebuilt when a source
+  // parameter changes (its version counter or storage); empty under LoRA
+  // and off the CPU (decode then runs the layers' own projections).
+  struct DecodeWeights {
+    std::vector<at::Tensor> qkv_w, qkv_b, gate_up_w, gate_up_b;
+    std::vector<std::pair<const void*, int64_t>> sources;
+  };
+  const DecodeWeights& decode_weights();
+
   ModelConfig cfg_;
+  DecodeWeights decode_w_;
   at::Tensor inv_freq_;  // [D/2] float32, Llama-3.1 scaled when configured
   bool checkpointing_ = false;
 };

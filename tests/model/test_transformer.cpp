@@ -52,8 +52,9 @@ std::vector<std::vector<int64_t>> prompts() {
 class PerArch : public ::testing::TestWithParam<std::string> {};
 INSTANTIATE_TEST_SUITE_P(Model, PerArch, ::testing::Values("llama", "qwen2", "qwen3"));
 
-TEST_P(PerArch, CachedDecodeLogprobsEqualFullForward) {
-  Transformer m = make_model(GetParam());
+namespace {
+// Sampled chains' log-probs from the cached decode equal the full forward's.
+void expect_decode_equals_forward(Transformer& m, const std::string& when) {
   SampleParams sp;
   sp.max_new_tokens = 12;
   sp.seed = 3;
@@ -67,8 +68,36 @@ TEST_P(PerArch, CachedDecodeLogprobsEqualFullForward) {
     at::Tensor ids = at::tensor(full, at::kLong).unsqueeze(0);
     at::Tensor lp = sequence_logprobs(*m, ids, at::ones_like(ids, at::kBool));
     for (size_t t = 0; t < g.tokens[s].size(); ++t)
-      EXPECT_NEAR(lp[0][P - 1 + t].item<float>(), g.logprobs[s][t], 1e-5) << "seq " << s << " t " << t;
+      EXPECT_NEAR(lp[0][P - 1 + t].item<float>(), g.logprobs[s][t], 1e-5) << when << ": seq " << s << " t " << t;
   }
+}
+}  // namespace
+
+TEST_P(PerArch, CachedDecodeLogprobsEqualFullForward) {
+  Transformer m = make_model(GetParam());
+  expect_decode_equals_forward(m, "fresh model");
+}
+
+// On CPU the decode stacks q/k/v and gate/up weights once and must restack
+// when a parameter changes — else a GRPO rollout after an optimizer step
+// would decode with the old weights — and use the layers under LoRA.
+TEST_P(PerArch, CachedDecodeFollowsParameterUpdatesAndLora) {
+  Transformer m = make_model(GetParam());
+  expect_decode_equals_forward(m, "before");
+  {
+    at::NoGradGuard ng;
+    for (auto& p : m->parameters()) p.add_(at::randn_like(p) * 0.05);
+  }
+  expect_decode_equals_forward(m, "after an in-place update");
+  m->enable_lora(4, 8.0, {"q_proj", "k_proj", "v_proj", "gate_proj", "up_proj"});
+  {
+    at::NoGradGuard ng;
+    for (auto& p : m->named_parameters())
+      if (p.key().find("lora_B") != std::string::npos) p.value().normal_(0.0, 0.1);
+  }
+  expect_decode_equals_forward(m, "with LoRA adapters");
+  m->merge_lora();
+  expect_decode_equals_forward(m, "after merging the adapters");
 }
 
 TEST_P(PerArch, PrefixSharedSamplingEqualsIndependentSampling) {
