@@ -13,7 +13,12 @@ export PGENRM_VENV
 # on small CPU machines (measured in docs/PERFORMANCE.md).
 export OMP_WAIT_POLICY ?= PASSIVE
 # ccache keyed on paths relative to the checkout: a fresh clone elsewhere
-# (CI) and the CUDA build reuse the objects already compiled.
+# (CI) and the CUDA build reuse the objects already compiled. The
+# include_file_mtime/ctime sloppiness (needed: every file of a fresh clone is
+# "too new" for ccache otherwise) has a price: a header edited *while* a
+# build compiles it can leave an object built from the old header cached
+# under the new one. Do not edit sources during a build; if you did and a
+# binary misbehaves, `ccache -C` and rebuild.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
