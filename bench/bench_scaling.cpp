@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/options.h"
 #include "data/generate.h"
@@ -50,6 +51,16 @@ namespace {
 double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+std::vector<std::string> split_commas(std::string s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto c = s.find(',');
+    out.push_back(s.substr(0, c));
+    s = c == std::string::npos ? "" : s.substr(c + 1);
+  }
+  return out;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,19 +77,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--members")) n_members = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--batch")) batch = std::stol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--lanes")) lanes = std::stol(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--only"))
-      for (std::string s = argv[i + 1]; !s.empty();) {
-        const auto c = s.find(',');
-        only.push_back(s.substr(0, c));
-        s = c == std::string::npos ? "" : s.substr(c + 1);
-      }
+    if (!std::strcmp(argv[i], "--only")) only = split_commas(argv[i + 1]);
     if (!std::strcmp(argv[i], "--pro-batches")) {
       pro_batches.clear();
-      for (std::string s = argv[i + 1]; !s.empty();) {
-        const auto c = s.find(',');
-        pro_batches.push_back(std::stol(s.substr(0, c)));
-        s = c == std::string::npos ? "" : s.substr(c + 1);
-      }
+      for (const std::string& b : split_commas(argv[i + 1])) pro_batches.push_back(std::stol(b));
     }
   }
   if (!std::filesystem::exists(ckpt + "/config.json") || !std::filesystem::exists(data_dir + "/pairs.jsonl")) {

@@ -47,12 +47,6 @@ std::vector<std::vector<int64_t>> prompts() {
   return {{3, 14, 15, 9, 26, 5, 35}, {8, 9, 7}, {11, 12, 13, 14, 15}};
 }
 
-}  // namespace
-
-class PerArch : public ::testing::TestWithParam<std::string> {};
-INSTANTIATE_TEST_SUITE_P(Model, PerArch, ::testing::Values("llama", "qwen2", "qwen3"));
-
-namespace {
 // Sampled chains' log-probs from the cached decode equal the full forward's.
 void expect_decode_equals_forward(Transformer& m, const std::string& when) {
   SampleParams sp;
@@ -71,7 +65,11 @@ void expect_decode_equals_forward(Transformer& m, const std::string& when) {
       EXPECT_NEAR(lp[0][P - 1 + t].item<float>(), g.logprobs[s][t], 1e-5) << when << ": seq " << s << " t " << t;
   }
 }
+
 }  // namespace
+
+class PerArch : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Model, PerArch, ::testing::Values("llama", "qwen2", "qwen3"));
 
 TEST_P(PerArch, CachedDecodeLogprobsEqualFullForward) {
   Transformer m = make_model(GetParam());
