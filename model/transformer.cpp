@@ -465,12 +465,15 @@ const TransformerImpl::DecodeWeights& TransformerImpl::decode_weights() {
   decode_w_ = DecodeWeights();
   decode_w_.sources = now;
   if (plain) return decode_w_;  // the layers' own forward
+  // The stacked bias: undefined when no part has one, zeros for a part
+  // without one when another has.
   auto bias = [](std::initializer_list<const LinearImpl*> ls) {
+    bool any = false;
+    for (const LinearImpl* lin : ls) any = any || lin->bias.defined();
+    if (!any) return at::Tensor();
     std::vector<at::Tensor> bs;
-    for (const LinearImpl* lin : ls) {
-      if (!lin->bias.defined()) return at::Tensor();
-      bs.push_back(lin->bias);
-    }
+    for (const LinearImpl* lin : ls)
+      bs.push_back(lin->bias.defined() ? lin->bias : at::zeros({lin->weight.size(0)}, lin->weight.options()));
     return at::cat(bs, 0);
   };
   // Ordinary tensors even when decode runs under InferenceMode (as

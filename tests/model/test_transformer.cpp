@@ -98,6 +98,20 @@ TEST_P(PerArch, CachedDecodeFollowsParameterUpdatesAndLora) {
   expect_decode_equals_forward(m, "after merging the adapters");
 }
 
+// Stacked projections with a bias on some parts only (q and v but not k):
+// the stacked bias must keep q's and v's and add nothing to k.
+TEST(Transformer, CachedDecodeWithABiasOnSomeProjectionsOnly) {
+  Transformer m = make_model("qwen2");
+  for (auto& layer : *m->model->layers) {
+    auto& a = *layer->as<DecoderLayerImpl>()->self_attn;
+    a.k_proj->bias = at::Tensor();
+    at::NoGradGuard ng;
+    a.q_proj->bias.normal_(0.0, 0.5);  // initialised to zero: make them count
+    a.v_proj->bias.normal_(0.0, 0.5);
+  }
+  expect_decode_equals_forward(m, "k_proj without bias");
+}
+
 TEST_P(PerArch, PrefixSharedSamplingEqualsIndependentSampling) {
   Transformer m = make_model(GetParam());
   SampleParams sp;
