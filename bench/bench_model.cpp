@@ -5,6 +5,8 @@
 //   - G=16 prefix-shared sampling vs 16 independent samples (time ratio)
 // Usage: bench_model [--quick]   (prints a Markdown table and a JSON line)
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/optim/adamw.h>
 
 #include <chrono>
@@ -159,6 +161,32 @@ std::pair<double, double> bench_prefix_sharing(TransformerImpl& m, int64_t G, in
   return {shared, independent};
 }
 
+// One decode step's token choice for B rows of a 512-token vocabulary,
+// sampled at temperature 1: the loop the decode uses on CPU against the
+// tensor-op reference (same tokens; test Sampler.PickTokens*). µs per call.
+nlohmann::json bench_pick_tokens(int64_t B, int reps) {
+  c10::InferenceMode inference;  // as in the decode loop, on its one thread
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  at::Tensor logits = at::randn({B, 512}) * 3;
+  std::vector<int64_t> index(B), next(B);
+  std::vector<float> lp(B);
+  for (int64_t b = 0; b < B; ++b) index[b] = b;
+  std::vector<char> greedy(B, 0);
+  SampleParams p;
+  double fast = 0, ref = 0;
+  for (int r = 0; r < reps + 1; ++r) {  // the first round warms up
+    auto t0 = Clock::now();
+    pick_tokens(logits, p, index, r, greedy, next.data(), lp.data());
+    if (r > 0) fast += seconds_since(t0);
+    t0 = Clock::now();
+    pick_tokens_reference(logits, p, index, r, greedy, next.data(), lp.data());
+    if (r > 0) ref += seconds_since(t0);
+  }
+  at::set_num_threads(threads);
+  return {{"rows", B}, {"loop_us", 1e6 * fast / reps}, {"reference_us", 1e6 * ref / reps}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -187,6 +215,9 @@ int main(int argc, char** argv) {
                                {"shared_s", shared}, {"independent_s", indep},
                                {"independent_over_shared", indep / shared}};
 
+  out["pick_tokens"] = {bench_pick_tokens(1, quick ? 200 : 2000), bench_pick_tokens(16, quick ? 200 : 2000),
+                        bench_pick_tokens(512, quick ? 20 : 200)};
+
   std::printf("| measure | value |\n|---|---|\n");
   std::printf("| GEMM peak (fp32) | %.1f GFLOP/s |\n", out["gemm_peak_gflops"].get<double>());
   for (auto& t : out["train"])
@@ -203,6 +234,9 @@ int main(int argc, char** argv) {
               out["decode_tokens_per_s"]["batch_16"].get<double>());
   std::printf("| G=16 prefix-shared vs 16 independent | %.3f s vs %.3f s (%.1fx) |\n", shared, indep,
               indep / shared);
+  for (auto& k : out["pick_tokens"])
+    std::printf("| next tokens of %lld rows (temperature 1): loop vs tensor ops | %.1f us vs %.1f us |\n",
+                (long long)k["rows"].get<int64_t>(), k["loop_us"].get<double>(), k["reference_us"].get<double>());
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -78,6 +79,107 @@ double counter_uniform(uint64_t seed, uint64_t step, uint64_t rank, uint64_t sam
   h = splitmix64(h ^ sample);
   h = splitmix64(h ^ position);
   return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+void pick_tokens_reference(const at::Tensor& logits, const SampleParams& p, const std::vector<int64_t>& sample_index,
+                           int64_t t, const std::vector<char>& greedy, int64_t* next, float* lp) {
+  const int64_t B = logits.size(0);
+  const auto device = logits.device();
+  at::Tensor nx, lg;
+  if (p.temperature <= 0) {
+    at::Tensor logp = at::log_softmax(logits.to(at::kFloat), -1);
+    nx = logp.argmax(-1);
+    lg = logp.gather(-1, nx.unsqueeze(-1)).squeeze(-1);
+  } else {
+    at::Tensor logp = sampling_logprobs(logits, p);
+    std::vector<double> u(B);
+    for (int64_t b = 0; b < B; ++b) u[b] = counter_uniform(p.seed, p.step, p.rank, sample_index[b], t);
+    at::Tensor cdf = logp.exp().to(at::kDouble).cumsum(-1);
+    at::Tensor target = at::tensor(u, at::kDouble).to(device).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);
+    nx = at::searchsorted(cdf, target).squeeze(-1).clamp_max(cdf.size(-1) - 1);
+    if (std::any_of(greedy.begin(), greedy.end(), [](char c) { return c != 0; })) {
+      at::Tensor gr = at::zeros({B}, at::kBool);
+      auto ga = gr.accessor<bool, 1>();
+      for (int64_t b = 0; b < B; ++b) ga[b] = greedy[b] != 0;
+      nx = at::where(gr.to(device), logits.argmax(-1), nx);
+    }
+    lg = logp.gather(-1, nx.unsqueeze(-1)).squeeze(-1);
+  }
+  at::Tensor nc = nx.to(at::kCPU).contiguous(), lc = lg.to(at::kCPU).contiguous();
+  std::copy_n(nc.data_ptr<int64_t>(), B, next);
+  std::copy_n(lc.data_ptr<float>(), B, lp);
+}
+
+namespace {
+// Index of the largest entry, the first one on ties; NaN counts as the
+// largest (at::argmax's rule).
+int64_t argmax_row(const float* x, int64_t V) {
+  int64_t k = 0;
+  for (int64_t v = 1; v < V && !std::isnan(x[k]); ++v)
+    if (x[v] > x[k] || std::isnan(x[v])) k = v;
+  return k;
+}
+}  // namespace
+
+void pick_tokens(const at::Tensor& logits, const SampleParams& p, const std::vector<int64_t>& sample_index, int64_t t,
+                 const std::vector<char>& greedy, int64_t* next, float* lp) {
+  if (!logits.device().is_cpu() || logits.scalar_type() != at::kFloat) {
+    pick_tokens_reference(logits, p, sample_index, t, greedy, next, lp);
+    return;
+  }
+  // The reference's log-probs and exp (the same ATen kernels, so the same
+  // floats), then per row the double-precision running sum (added in order,
+  // as cumsum does) and the first index where it reaches u·total
+  // (searchsorted's rule). Two ops instead of about fifteen per group.
+  const int64_t B = logits.size(0), V = logits.size(1);
+  const bool sample = p.temperature > 0;
+  const at::Tensor z = logits.contiguous();
+  const at::Tensor logp = (sample ? sampling_logprobs(z, p) : at::log_softmax(z, -1)).contiguous();
+  const at::Tensor e = sample ? logp.exp() : at::Tensor();
+  const float* Z = z.data_ptr<float>();
+  const float* L = logp.data_ptr<float>();
+  const float* E = sample ? e.data_ptr<float>() : nullptr;
+  // Running sums of four rows at a time: four independent chains of adds
+  // instead of one (a chain is bound by the add's latency).
+  constexpr int64_t kRows = 4;
+  std::vector<double> cdf(sample ? kRows * V : 0);
+  for (int64_t b0 = 0; b0 < B; b0 += kRows) {
+    const int64_t nb = std::min(kRows, B - b0);
+    if (sample) {
+      if (nb == kRows) {
+        double c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        const float *e0 = E + b0 * V, *e1 = e0 + V, *e2 = e1 + V, *e3 = e2 + V;
+        double *d0 = cdf.data(), *d1 = d0 + V, *d2 = d1 + V, *d3 = d2 + V;
+        for (int64_t v = 0; v < V; ++v) {
+          d0[v] = c0 += static_cast<double>(e0[v]);
+          d1[v] = c1 += static_cast<double>(e1[v]);
+          d2[v] = c2 += static_cast<double>(e2[v]);
+          d3[v] = c3 += static_cast<double>(e3[v]);
+        }
+      } else {
+        for (int64_t j = 0; j < nb; ++j) {
+          double c = 0;
+          for (int64_t v = 0; v < V; ++v) cdf[j * V + v] = c += static_cast<double>(E[(b0 + j) * V + v]);
+        }
+      }
+    }
+    for (int64_t j = 0; j < nb; ++j) {
+      const int64_t b = b0 + j;
+      const float* row = L + b * V;
+      int64_t k;
+      if (!sample) {
+        k = argmax_row(row, V);
+      } else if (greedy[b]) {
+        k = argmax_row(Z + b * V, V);
+      } else {
+        const double* c = cdf.data() + j * V;
+        const double target = counter_uniform(p.seed, p.step, p.rank, sample_index[b], t) * c[V - 1];
+        k = std::min<int64_t>(V - 1, std::lower_bound(c, c + V, target) - c);
+      }
+      next[b] = k;
+      lp[b] = row[k];
+    }
+  }
 }
 
 void left_pad(const std::vector<std::vector<int64_t>>& prompts, int64_t pad_id, at::Tensor* ids,
@@ -361,29 +463,11 @@ bool GenerationBatch::step() {
     if (g.finished) continue;
     const SampleParams& p = g.p;
     const int64_t B = g.B;
-    at::Tensor next, lp;
-    if (p.temperature <= 0) {
-      at::Tensor logp = at::log_softmax(g.logits.to(at::kFloat), -1);
-      next = logp.argmax(-1);
-      lp = logp.gather(-1, next.unsqueeze(-1)).squeeze(-1);
-    } else {
-      at::Tensor logp = sampling_logprobs(g.logits, p);
-      std::vector<double> u(B);
-      for (int64_t b = 0; b < B; ++b) u[b] = counter_uniform(p.seed, p.step, p.rank, g.sample_index[b], g.t);
-      at::Tensor cdf = logp.exp().to(at::kDouble).cumsum(-1);
-      at::Tensor target = at::tensor(u, at::kDouble).to(device).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);
-      next = at::searchsorted(cdf, target).squeeze(-1).clamp_max(cdf.size(-1) - 1);
-      if (g.n_greedy > 0) {  // rows past a greedy_after marker take the argmax
-        at::Tensor gr = at::zeros({B}, at::kBool);
-        auto ga = gr.accessor<bool, 1>();
-        for (int64_t b = 0; b < B; ++b) ga[b] = g.greedy[b] != 0;
-        next = at::where(gr.to(device), g.logits.argmax(-1), next);
-      }
-      lp = logp.gather(-1, next.unsqueeze(-1)).squeeze(-1);
-    }
-    at::Tensor next_cpu = next.to(at::kCPU), lp_cpu = lp.to(at::kCPU);
-    auto na = next_cpu.accessor<int64_t, 1>();
-    auto la = lp_cpu.accessor<float, 1>();
+    std::vector<int64_t> next(B);
+    std::vector<float> lp(B);
+    pick_tokens(g.logits, p, g.sample_index, g.t, g.greedy, next.data(), lp.data());
+    const int64_t* na = next.data();
+    const float* la = lp.data();
     for (int64_t b = 0; b < B; ++b) {
       if (g.done[b]) continue;
       g.out.tokens[b].push_back(na[b]);
@@ -410,14 +494,10 @@ bool GenerationBatch::step() {
     }
     ++g.t;
     // Finished sequences keep decoding a pad token; their output is ignored.
-    if (g.n_done == 0) {
-      feeds.push_back(next);
-    } else {
-      at::Tensor done_t = at::zeros({B}, at::kBool);
-      auto da = done_t.accessor<bool, 1>();
-      for (int64_t b = 0; b < B; ++b) da[b] = g.done[b] != 0;
-      feeds.push_back(next.masked_fill(done_t.to(device), p.pad_id));
-    }
+    at::Tensor feed = at::empty({B}, at::kLong);
+    int64_t* fa = feed.data_ptr<int64_t>();
+    for (int64_t b = 0; b < B; ++b) fa[b] = g.done[b] ? p.pad_id : na[b];
+    feeds.push_back(feed.to(device));
     going.push_back(&g);
     rows += B;
   }

@@ -122,6 +122,19 @@ class GenerationBatch {
 // them when no marker occurs (or none is set).
 int64_t sampled_prefix_length(const std::vector<int64_t>& tokens, const SampleParams& params);
 
+// The next token of each row of `logits` [B,V] and its log-prob under the
+// sampling distribution (the plain softmax when greedy): row b draws with
+// counter_uniform(seed, step, rank, sample_index[b], t) by inverting the
+// CDF, or takes the argmax when temperature <= 0 or greedy[b] is set.
+// pick_tokens runs it as one loop over fp32 CPU logits (the decode loop's
+// case) and otherwise as pick_tokens_reference, the same in tensor ops on
+// any device; both give the same tokens (test Generate.PickTokens*).
+void pick_tokens(const at::Tensor& logits, const SampleParams& params, const std::vector<int64_t>& sample_index,
+                 int64_t t, const std::vector<char>& greedy, int64_t* next, float* logprob);
+void pick_tokens_reference(const at::Tensor& logits, const SampleParams& params,
+                           const std::vector<int64_t>& sample_index, int64_t t, const std::vector<char>& greedy,
+                           int64_t* next, float* logprob);
+
 // Uniform in [0,1) for (seed, step, rank, sample, position). Exposed for tests.
 double counter_uniform(uint64_t seed, uint64_t step, uint64_t rank, uint64_t sample,
                        uint64_t position);
