@@ -62,6 +62,7 @@ bench: build
 	@$(BUILD_DIR)/bin/bench_checkpoint
 	@# needs the demo world and model (make demo); says so and is skipped otherwise
 	-@$(BUILD_DIR)/bin/bench_scaling
+	@$(BUILD_DIR)/bin/bench_scaling_sizes
 	@$(BUILD_DIR)/bin/bench_data_load
 
 demo: build
