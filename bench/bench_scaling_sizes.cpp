@@ -18,6 +18,8 @@
 //                       [--chain C] [--join J] [--neighbour-prompt N] [--lanes N]
 //                       [--threads N]
 //
+// --lanes / --threads set SampleParams::decode_lanes / decode_threads for
+// both rows (default 0: the decode loop's own rules, model/generate.h).
 // A size D:L is d_model D with L layers, head_dim 32 up to d_model 128 (the
 // demo's 4 heads) and 64 above, half as many KV heads, the default d_ff and
 // the demo's 512-token vocabulary; 128:3 is the demo model's shape. Rows run
@@ -30,6 +32,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,9 +81,12 @@ void none(model::TransformerImpl& m, const Schedule& s, int64_t vocab, uint64_t 
 // One Ind-16/Pro-8 request: 16 chains from one prefill, the neighbours join
 // after `join` steps; the neighbour prompts' lengths spread ±15% around N
 // (left-padded to the longest, as the scorer's one call per request does).
-int64_t scaled(model::TransformerImpl& m, const Schedule& s, int64_t vocab, uint64_t r) {
+// Adds the seconds spent prefilling (the two add() calls) to *prefill_s.
+int64_t scaled(model::TransformerImpl& m, const Schedule& s, int64_t vocab, uint64_t r, double* prefill_s) {
   model::GenerationBatch gen(m);
+  auto t0 = std::chrono::steady_clock::now();
   gen.add({tokens(s.prompt, vocab, r)}, s.ind, params(s, 1, s.chain, r));
+  *prefill_s += since(t0);
   int64_t steps = 0;
   for (; steps < s.join && gen.step(); ++steps) {
   }
@@ -93,7 +99,9 @@ int64_t scaled(model::TransformerImpl& m, const Schedule& s, int64_t vocab, uint
   }
   model::SampleParams p = params(s, 1, s.chain, r);
   p.step = 1;
+  t0 = std::chrono::steady_clock::now();
   gen.add(theirs, 1, p);
+  *prefill_s += since(t0);
   while (gen.step()) ++steps;
   return steps;
 }
@@ -113,36 +121,58 @@ int main(int argc, char** argv) {
   std::vector<std::pair<int64_t, int64_t>> sizes = {{128, 3}, {256, 4}, {512, 8}, {1024, 8}};
   Schedule s;
   int64_t requests = 8;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i], v = argv[i + 1];
-    if (a == "--sizes") {
-      sizes.clear();
-      for (const std::string& dl : split(v, ',')) {
-        const auto parts = split(dl, ':');
-        if (parts.size() != 2) {
-          std::fprintf(stderr, "bench_scaling_sizes: --sizes takes D:L,D:L,... (got '%s')\n", dl.c_str());
-          return 2;
-        }
-        sizes.emplace_back(std::stol(parts[0]), std::stol(parts[1]));
-      }
-    } else if (a == "--requests") {
-      requests = std::stol(v);
-    } else if (a == "--prompt") {
-      s.prompt = std::stol(v);
-    } else if (a == "--chain") {
-      s.chain = std::stol(v);
-    } else if (a == "--join") {
-      s.join = std::stol(v);
-    } else if (a == "--threads") {
-      s.threads = std::stol(v);
-    } else if (a == "--lanes") {
-      s.lanes = std::stol(v);
-    } else if (a == "--neighbour-prompt") {
-      s.neighbour_prompt = std::stol(v);
-    } else {
-      std::fprintf(stderr, "bench_scaling_sizes: unknown option %s\n", a.c_str());
-      return 2;
+  // Every option takes a positive whole number (--sizes: D:L pairs;
+  // --lanes and --threads may be 0, auto).
+  auto number = [](const std::string& opt, const std::string& v, int64_t least) {
+    size_t used = 0;
+    int64_t n = -1;
+    try {
+      n = std::stoll(v, &used);
+    } catch (const std::exception&) {
+      used = 0;
     }
+    if (used != v.size() || n < least)
+      throw std::invalid_argument(opt + " takes a whole number >= " + std::to_string(least) + " (got '" + v + "')");
+    return n;
+  };
+  try {
+    for (int i = 1; i < argc; i += 2) {
+      const std::string a = argv[i];
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      const std::string v = argv[i + 1];
+      if (a == "--sizes") {
+        sizes.clear();
+        for (const std::string& dl : split(v, ',')) {
+          const auto parts = split(dl, ':');
+          if (parts.size() != 2) throw std::invalid_argument("--sizes takes D:L,D:L,... (got '" + dl + "')");
+          const int64_t d = number("--sizes D", parts[0], 32);
+          if (d % (d <= 128 ? 32 : 64) != 0)
+            throw std::invalid_argument("--sizes D must be a multiple of 32 up to 128 and of 64 above (the head "
+                                        "size; got " + parts[0] + ")");
+          sizes.emplace_back(d, number("--sizes L", parts[1], 1));
+        }
+      } else if (a == "--requests") {
+        requests = number(a, v, 1);
+      } else if (a == "--prompt") {
+        s.prompt = number(a, v, 1);
+      } else if (a == "--chain") {
+        s.chain = number(a, v, 1);
+      } else if (a == "--join") {
+        s.join = number(a, v, 0);
+      } else if (a == "--threads") {
+        s.threads = number(a, v, 0);
+      } else if (a == "--lanes") {
+        s.lanes = number(a, v, 0);
+      } else if (a == "--neighbour-prompt") {
+        s.neighbour_prompt = number(a, v, 1);
+      } else {
+        throw std::invalid_argument("unknown option " + a);
+      }
+    }
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "bench_scaling_sizes: %s (see the comment at the top of bench/bench_scaling_sizes.cpp)\n",
+                 e.what());
+    return 2;
   }
   at::manual_seed(1);
   std::printf("machine: %u hardware threads, %d intra-op threads; schedule: prompt %lld, chain %lld, join after "
@@ -168,7 +198,7 @@ int main(int argc, char** argv) {
   }
 
   std::printf("| d_model:layers | parameters | weights MB | none ms/request | Ind-16/Pro-8 ms/request | x none "
-              "(two runs) | decode steps |\n|---|---:|---:|---:|---:|---:|---:|\n");
+              "(two runs) | Ind-16/Pro-8 prefill ms | decode steps |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& [d, layers] : sizes) {
     core::ModelOptions o;
     o.d_model = d;
@@ -184,7 +214,7 @@ int main(int argc, char** argv) {
     for (const auto& p : m->parameters()) params_n += p.numel();
     // Fewer requests as the model grows: about the same work per size.
     const int64_t r_n = std::max<int64_t>(1, requests * 128 * 128 * 3 / (d * d * layers));
-    double none_ms[2], big_ms[2];
+    double none_ms[2], big_ms[2], prefill_ms[2];
     int64_t steps = 0;
     none(*m, s, o.vocab_size, 999);  // warm-up: allocator, decode weights
     for (int run = 0; run < 2; ++run) {
@@ -192,13 +222,15 @@ int main(int argc, char** argv) {
       for (int64_t r = 0; r < r_n; ++r) none(*m, s, o.vocab_size, r + 1);
       none_ms[run] = 1e3 * since(t0) / r_n;
       t0 = std::chrono::steady_clock::now();
-      for (int64_t r = 0; r < r_n; ++r) steps = scaled(*m, s, o.vocab_size, r + 1);
+      double prefill_s = 0;
+      for (int64_t r = 0; r < r_n; ++r) steps = scaled(*m, s, o.vocab_size, r + 1, &prefill_s);
       big_ms[run] = 1e3 * since(t0) / r_n;
+      prefill_ms[run] = 1e3 * prefill_s / r_n;
     }
-    std::printf("| %lld:%lld | %.1fM | %.0f | %.0f / %.0f | %.0f / %.0f | %.2f / %.2f | %lld |\n",
+    std::printf("| %lld:%lld | %.1fM | %.0f | %.0f / %.0f | %.0f / %.0f | %.2f / %.2f | %.0f / %.0f | %lld |\n",
                 static_cast<long long>(d), static_cast<long long>(layers), params_n / 1e6, params_n * 4 / 1e6,
                 none_ms[0], none_ms[1], big_ms[0], big_ms[1], big_ms[0] / none_ms[0], big_ms[1] / none_ms[1],
-                static_cast<long long>(steps));
+                prefill_ms[0], prefill_ms[1], static_cast<long long>(steps));
     std::fflush(stdout);
   }
   return 0;

@@ -128,7 +128,7 @@ int64_t sampled_prefix_length(const std::vector<int64_t>& tokens, const SamplePa
 // CDF, or takes the argmax when temperature <= 0 or greedy[b] is set.
 // pick_tokens runs it as one loop over fp32 CPU logits (the decode loop's
 // case) and otherwise as pick_tokens_reference, the same in tensor ops on
-// any device; both give the same tokens (test Generate.PickTokens*).
+// any device; both give the same tokens (test Sampler.PickTokens*).
 void pick_tokens(const at::Tensor& logits, const SampleParams& params, const std::vector<int64_t>& sample_index,
                  int64_t t, const std::vector<char>& greedy, int64_t* next, float* logprob);
 void pick_tokens_reference(const at::Tensor& logits, const SampleParams& params,
