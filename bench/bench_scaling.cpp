@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/util.h"
 #include "core/options.h"
 #include "data/generate.h"
 #include "data/io.h"
@@ -52,15 +53,6 @@ double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::vector<std::string> split_commas(std::string s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    const auto c = s.find(',');
-    out.push_back(s.substr(0, c));
-    s = c == std::string::npos ? "" : s.substr(c + 1);
-  }
-  return out;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,10 +69,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--members")) n_members = std::stoul(argv[i + 1]);
     if (!std::strcmp(argv[i], "--batch")) batch = std::stol(argv[i + 1]);
     if (!std::strcmp(argv[i], "--lanes")) lanes = std::stol(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--only")) only = split_commas(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--only")) only = bench::split(argv[i + 1], ',');
     if (!std::strcmp(argv[i], "--pro-batches")) {
       pro_batches.clear();
-      for (const std::string& b : split_commas(argv[i + 1])) pro_batches.push_back(std::stol(b));
+      for (const std::string& b : bench::split(argv[i + 1], ',')) pro_batches.push_back(std::stol(b));
     }
   }
   if (!std::filesystem::exists(ckpt + "/config.json") || !std::filesystem::exists(data_dir + "/pairs.jsonl")) {

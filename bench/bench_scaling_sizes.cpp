@@ -32,11 +32,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/util.h"
 #include "core/options.h"
 #include "model/factory.h"
 #include "model/generate.h"
@@ -106,15 +108,6 @@ int64_t scaled(model::TransformerImpl& m, const Schedule& s, int64_t vocab, uint
   return steps;
 }
 
-std::vector<std::string> split(std::string s, char sep) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    const auto c = s.find(sep);
-    out.push_back(s.substr(0, c));
-    s = c == std::string::npos ? "" : s.substr(c + 1);
-  }
-  return out;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,6 +128,11 @@ int main(int argc, char** argv) {
       throw std::invalid_argument(opt + " takes a whole number >= " + std::to_string(least) + " (got '" + v + "')");
     return n;
   };
+  // The numeric options: where each goes and its least value.
+  const std::map<std::string, std::pair<int64_t*, int64_t>> numeric = {
+      {"--requests", {&requests, 1}},        {"--prompt", {&s.prompt, 1}}, {"--chain", {&s.chain, 1}},
+      {"--join", {&s.join, 0}},              {"--threads", {&s.threads, 0}}, {"--lanes", {&s.lanes, 0}},
+      {"--neighbour-prompt", {&s.neighbour_prompt, 1}}};
   try {
     for (int i = 1; i < argc; i += 2) {
       const std::string a = argv[i];
@@ -142,8 +140,8 @@ int main(int argc, char** argv) {
       const std::string v = argv[i + 1];
       if (a == "--sizes") {
         sizes.clear();
-        for (const std::string& dl : split(v, ',')) {
-          const auto parts = split(dl, ':');
+        for (const std::string& dl : bench::split(v, ',')) {
+          const auto parts = bench::split(dl, ':');
           if (parts.size() != 2) throw std::invalid_argument("--sizes takes D:L,D:L,... (got '" + dl + "')");
           const int64_t d = number("--sizes D", parts[0], 32);
           if (d % (d <= 128 ? 32 : 64) != 0)
@@ -151,20 +149,8 @@ int main(int argc, char** argv) {
                                         "size; got " + parts[0] + ")");
           sizes.emplace_back(d, number("--sizes L", parts[1], 1));
         }
-      } else if (a == "--requests") {
-        requests = number(a, v, 1);
-      } else if (a == "--prompt") {
-        s.prompt = number(a, v, 1);
-      } else if (a == "--chain") {
-        s.chain = number(a, v, 1);
-      } else if (a == "--join") {
-        s.join = number(a, v, 0);
-      } else if (a == "--threads") {
-        s.threads = number(a, v, 0);
-      } else if (a == "--lanes") {
-        s.lanes = number(a, v, 0);
-      } else if (a == "--neighbour-prompt") {
-        s.neighbour_prompt = number(a, v, 1);
+      } else if (auto it = numeric.find(a); it != numeric.end()) {
+        *it->second.first = number(a, v, it->second.second);
       } else {
         throw std::invalid_argument("unknown option " + a);
       }
