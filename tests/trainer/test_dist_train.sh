@@ -46,7 +46,14 @@ kills=0
 for attempt in 1 2 3 4; do
   start "$work/kill.$attempt.log" kill --resume auto
   sleep "$(( RANDOM % 3 )).$(( RANDOM % 10 ))"
-  victims=($(pgrep -P "$pid" -f "pgenrm train" || true))
+  # mpirun may not have started its ranks yet (a sleep of 0.0 s): look
+  # again for up to 2 s before reading "no ranks" as "the run finished".
+  victims=()
+  for _ in $(seq 40); do
+    victims=($(pgrep -P "$pid" -f "pgenrm train" || true))
+    [ ${#victims[@]} -gt 0 ] && break
+    sleep 0.05
+  done
   if [ ${#victims[@]} -eq 0 ]; then
     wait "$pid" || fail "attempt $attempt failed on its own (see $work/kill.$attempt.log)"
     break
